@@ -1,0 +1,242 @@
+"""Frames: ``msgpack(header) + msgpack(skeleton) + Arrow section``, or plain msgpack when nothing is columnar.
+
+The skeleton's descriptor (key ``__hypha_arrow__``) gives the section's exact
+length and the path of every column, so the section is found from the end of
+the skeleton wherever the server's header rewrite moved it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+import pyarrow as pa
+
+from . import section
+from .buffers import ARROW_ALIGNMENT, aligned, new_frame
+from .config import DEFAULT_CONFIG, Config
+from .errors import DecodeError, EncodeError
+from .leaves import BY_KIND, Column, leaf_for
+from .leaves.ndarray import from_stock_form
+from .tree import Extraction, Path, format_path, restore
+
+DESCRIPTOR_KEY = "__hypha_arrow__"
+FORMAT_VERSION = 1
+VALUE_KEY = "value"
+FIRST_READ = 64 * 1024
+Buffer = bytes | bytearray | memoryview
+
+
+class _Columnar(Exception):
+    """Raised inside msgpack's ``default`` hook: this value needs the full walk."""
+
+
+def encode_message(main_message: dict[str, Any], extra_data: dict[str, Any] | None = None, *, config: Config | None = None) -> bytes:
+    """Encode a hypha-rpc message; byte-identical to stock unless something is columnar."""
+    config = config or DEFAULT_CONFIG
+    header = _pack(main_message, "header")
+    if not extra_data:
+        return header
+    if not isinstance(extra_data, dict):
+        raise EncodeError(f"extra_data must be a dict, got {type(extra_data).__name__}")
+    body = _pack_small(extra_data, config)
+    if body is not None:
+        return header + body
+    return _encode_walked(header, extra_data, config)
+
+
+def encode(obj: Any, *, config: Config | None = None) -> bytes:
+    """Encode a standalone value with the same rules, without a routing header."""
+    config = config or DEFAULT_CONFIG
+    body = _pack_small(obj, config)
+    if body is not None:
+        return body
+    return _encode_walked(b"", {VALUE_KEY: obj}, config, unwrap=True)
+
+
+def _pack_small(value: Any, config: Config) -> bytes | None:
+    """Plain msgpack when the value packs below the threshold with no columnar leaf; else None."""
+    try:
+        packed = msgpack.packb(value, default=_stock_default(config))
+    except (_Columnar, TypeError, ValueError, OverflowError):
+        return None
+    return packed if len(packed) < config.binary_threshold or not config.enable_binary_optimization else None
+
+
+def _stock_default(config: Config):
+    def default(value: Any) -> Any:
+        leaf = leaf_for(value)
+        if leaf is None:
+            raise _Columnar
+        try:
+            form = leaf.encode(value, config)
+        except EncodeError:
+            raise _Columnar from None
+        if isinstance(form, Column):
+            raise _Columnar
+        return form
+
+    return default
+
+
+def _encode_walked(prefix: bytes, root: dict[str, Any], config: Config, unwrap: bool = False) -> bytes:
+    extraction = Extraction(config)
+    skeleton = extraction.walk(root)
+    if not extraction.columns:
+        return prefix + _pack(skeleton[VALUE_KEY] if unwrap else skeleton, "value")
+    if not config.enable_binary_optimization:
+        raise EncodeError(
+            f"{extraction.columns[0].kind} values need enable_binary_optimization=True",
+            format_path(extraction.paths[0]),
+        )
+    if DESCRIPTOR_KEY in root and not unwrap:
+        raise EncodeError(f"the key {DESCRIPTOR_KEY!r} is reserved")
+    encoded = section.encode(extraction.columns, config)
+    descriptor = {
+        "version": FORMAT_VERSION,
+        "length": encoded.size,
+        "compression": encoded.codec,
+        "columns": extraction.paths,
+        "pad": b"",
+    }
+    skeleton[DESCRIPTOR_KEY] = descriptor
+    packed = _pack(skeleton, "value")
+    pad = -(len(prefix) + len(packed)) % ARROW_ALIGNMENT
+    if pad:
+        descriptor["pad"] = bytes(pad)
+        packed = _pack(skeleton, "value")
+    start = len(prefix) + len(packed)
+    frame, target = new_frame(start + encoded.size)
+    target[: len(prefix)] = prefix
+    target[len(prefix) : start] = packed
+    encoded.write_into(pa.py_buffer(target[start:]))
+    return frame
+
+
+def _pack(value: Any, what: str) -> bytes:
+    try:
+        return msgpack.packb(value)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise EncodeError(f"{what} is not msgpack-serialisable: {error}") from None
+
+
+def decode_message(data: Buffer, *, config: Config | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Decode any frame hypha-rpc or hypha_arrow sends: (header, extra data or None)."""
+    config = config or DEFAULT_CONFIG
+    view = _view(data, config)
+    (header, extra), end = _unpack(view, 2, config)
+    if not isinstance(header, dict):
+        raise DecodeError(f"message header must be a map, got {type(header).__name__}")
+    if type(extra) is dict and DESCRIPTOR_KEY in extra:
+        _resolve(view, extra, end, config)
+    return header, extra
+
+
+def decode(data: Buffer, *, config: Config | None = None) -> Any:
+    """Decode a standalone value made by ``encode``."""
+    config = config or DEFAULT_CONFIG
+    view = _view(data, config)
+    (value,), end = _unpack(view, 1, config)
+    hybrid = type(value) is dict and DESCRIPTOR_KEY in value
+    if not hybrid and end != len(view):
+        raise DecodeError(f"{len(view) - end} unexpected bytes after the value")
+    value = _materialize(value, config.max_depth)
+    if hybrid:
+        _resolve(view, value, end, config)
+        if set(value) != {VALUE_KEY}:
+            raise DecodeError(f"a standalone frame holds only {VALUE_KEY!r}, found {sorted(map(str, value))}")
+        value = value[VALUE_KEY]
+    return value
+
+
+def _view(data: Buffer, config: Config) -> memoryview:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DecodeError(f"expected bytes, bytearray or memoryview, got {type(data).__name__}")
+    view = memoryview(data).cast("B") if isinstance(data, memoryview) else memoryview(data)
+    if len(view) > config.max_frame_bytes:
+        raise DecodeError(f"frame of {len(view)} bytes is over max_frame_bytes={config.max_frame_bytes}")
+    return view
+
+
+def _unpack(view: memoryview, count: int, config: Config) -> tuple[list[Any], int]:
+    """The first ``count`` msgpack objects (None for any missing after the first) and where they end.
+
+    Only as many bytes as the objects need are fed to msgpack, so a large
+    Arrow section behind them is never copied.
+    """
+    unpacker = msgpack.Unpacker(max_buffer_size=max(len(view), 1))
+    fed = min(len(view), FIRST_READ)
+    unpacker.feed(view[:fed])
+    objects: list[Any] = []
+    while len(objects) < count:
+        try:
+            objects.append(unpacker.unpack())
+        except msgpack.OutOfData:
+            if fed < len(view):
+                more = min(len(view), fed * 4)
+                unpacker.feed(view[fed:more])
+                fed = more
+                continue
+            if not objects:
+                raise DecodeError("empty or truncated msgpack data") from None
+            objects.append(None)
+            break
+        except (ValueError, msgpack.UnpackException) as error:
+            raise DecodeError(f"invalid msgpack at byte {unpacker.tell()}: {error}") from None
+    objects += [None] * (count - len(objects))
+    return objects, unpacker.tell()
+
+
+def _resolve(view: memoryview, skeleton: dict[str, Any], end: int, config: Config) -> None:
+    """Decode the Arrow section after ``end`` and put its columns into ``skeleton`` in place."""
+    length, paths = _descriptor(skeleton.pop(DESCRIPTOR_KEY), config)
+    if end + length != len(view):
+        raise DecodeError(f"descriptor says the Arrow section is {length} bytes, the frame holds {len(view) - end}")
+    buffer, _ = aligned(view[end:])
+    columns = section.decode(buffer, config)
+    if len(columns) != len(paths):
+        raise DecodeError(f"descriptor lists {len(paths)} columns, the Arrow section has {len(columns)}")
+    restore(skeleton, paths, [_decode_column(i, column, paths[i], config) for i, column in enumerate(columns)])
+
+
+def _descriptor(descriptor: Any, config: Config) -> tuple[int, list[Path]]:
+    if not isinstance(descriptor, dict) or descriptor.get("version") != FORMAT_VERSION:
+        raise DecodeError(f"unsupported hybrid frame descriptor {descriptor!r:.200}")
+    length, paths = descriptor.get("length"), descriptor.get("columns")
+    if not isinstance(length, int) or not 0 <= length <= config.max_section_bytes:
+        raise DecodeError(f"Arrow section length {length!r} is invalid or over max_section_bytes={config.max_section_bytes}")
+    if not isinstance(paths, list) or len(paths) > config.max_columns:
+        raise DecodeError(f"descriptor columns must be a list of at most max_columns={config.max_columns} paths")
+    for path in paths:
+        if not isinstance(path, list) or not 0 < len(path) <= config.max_depth or not all(isinstance(k, (str, int, bytes)) for k in path):
+            raise DecodeError(f"invalid column path {path!r:.200}")
+    return length, paths
+
+
+def _decode_column(index: int, column: Column, path: Path, config: Config) -> Any:
+    leaf = BY_KIND.get(column.kind)
+    if leaf is None:
+        raise DecodeError(f"column {index} at {format_path(path)}: unknown kind {column.kind!r}")
+    try:
+        return leaf.decode(column, config)
+    except DecodeError as error:
+        raise DecodeError(f"column {index} at {format_path(path)}: {error}") from None
+    except (pa.ArrowException, ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as error:
+        raise DecodeError(f"column {index} ({column.kind}) at {format_path(path)}: {type(error).__name__}: {error}") from None
+
+
+def _materialize(value: Any, depth: int) -> Any:
+    """Turn hypha-rpc's ndarray forms into arrays, in place, as hypha-rpc's own decoder would."""
+    if depth < 0:
+        raise DecodeError("value nested deeper than max_depth")
+    if isinstance(value, dict):
+        if value.get("_rtype") == "ndarray":
+            return from_stock_form(value)
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                value[key] = _materialize(item, depth - 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, (dict, list)):
+                value[index] = _materialize(item, depth - 1)
+    return value

@@ -1,0 +1,37 @@
+"""What every leaf family provides: a value becomes one Arrow array plus a little metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from ..config import Config
+
+
+@dataclass
+class Column:
+    """One columnar value, ready for the Arrow section.
+
+    ``values`` is the value's data as a single Arrow array; ``meta`` (JSON-able)
+    tells the same family how to rebuild the Python value; ``arrow_metadata``
+    carries metadata the data needs verbatim (pandas' own, a table's schema metadata).
+    """
+
+    kind: str
+    values: pa.Array
+    meta: dict[str, Any] = field(default_factory=dict)
+    arrow_metadata: dict[bytes, bytes] = field(default_factory=dict)
+
+
+class Leaf(Protocol):
+    """A family of values that travel as Arrow columns."""
+
+    kinds: tuple[str, ...]
+
+    def encode(self, value: Any, config: Config) -> Column | Any:
+        """A ``Column``, or a msgpack-ready stand-in when the value stays msgpack."""
+
+    def decode(self, column: Column, config: Config) -> Any:
+        """The Python value back from what ``encode`` produced (already validated by Arrow)."""

@@ -1,0 +1,159 @@
+"""Record lists: lists of dicts whose rows share string keys become one struct array.
+
+Every row keeps exactly its own keys in its own order: when rows differ, each
+distinct key order ("layout") is listed once in the metadata and a small column
+says which layout each row has. Columns whose values are not all of one simple
+type hold each value msgpack-packed, so nothing is ever coerced.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+import pandas as pd
+import pyarrow as pa
+
+from ..config import Config
+from ..errors import DecodeError
+from .base import Column
+from .lists import ARROW_TYPES, element_type, to_arrow
+
+MAX_LAYOUTS = 64
+MAX_KEYS = 1024
+CELL_METADATA = {b"hypha_arrow.cells": b"msgpack"}
+
+
+class RecordsLeaf:
+    kinds = ("records",)
+
+    def encode(self, rows: list[Any] | tuple[Any, ...], config: Config) -> Column | None:
+        if not rows or type(rows[0]) is not dict or not config.uses("records"):
+            return None
+        shape = _layouts(rows)
+        if shape is None:
+            return None
+        names, layouts, layout_ids = shape
+        if len(rows) * len(names) * 8 < config.binary_threshold:
+            return None
+        if len(layouts) == 1:
+            columns = [[row[name] for row in rows] for name in names]
+        else:
+            columns = [[row.get(name) for row in rows] for name in names]
+        arrays, fields = [], []
+        for name, values in zip(names, columns):
+            array, metadata = _column(values)
+            if array is None:
+                return None
+            arrays.append(array)
+            fields.append(pa.field(name, array.type, metadata=metadata))
+        meta: dict[str, Any] = {"columns": len(names)}
+        if len(layouts) > 1:
+            arrays.append(pa.array(layout_ids, type=pa.uint16()))
+            fields.append(pa.field("", pa.uint16(), nullable=False))
+            meta["layouts"] = [[names.index(key) for key in layout] for layout in layouts]
+        return Column("records", pa.StructArray.from_arrays(arrays, fields=fields), meta)
+
+    def decode(self, column: Column, config: Config) -> Any:
+        values = column.values
+        count = column.meta.get("columns")
+        if not pa.types.is_struct(values.type) or not isinstance(count, int) or not 0 <= count <= values.type.num_fields:
+            raise DecodeError(f"invalid record data of type {values.type}")
+        names = [values.type.field(i).name for i in range(count)]
+        if config.records_as == "list":
+            return _rows(values, names, column.meta.get("layouts"))
+        if config.records_as == "pandas":
+            return _as_pandas(values, names)
+        return pa.Table.from_arrays([_as_arrow(values, i) for i in range(count)], names=names)
+
+
+def _layouts(rows: list[Any] | tuple[Any, ...]) -> tuple[list[str], list[tuple[str, ...]], list[int]] | None:
+    """Column names in first-seen order, the distinct key orders, and each row's one."""
+    layouts: dict[tuple[str, ...], int] = {}
+    layout_ids = []
+    for row in rows:
+        if type(row) is not dict:
+            return None
+        keys = tuple(row)
+        index = layouts.get(keys)
+        if index is None:
+            if len(layouts) == MAX_LAYOUTS or not all(type(k) is str for k in keys):
+                return None
+            index = layouts[keys] = len(layouts)
+        layout_ids.append(index)
+    names = list(dict.fromkeys(key for layout in layouts for key in layout))
+    if len(names) > MAX_KEYS:
+        return None
+    return names, list(layouts), layout_ids
+
+
+def _column(values: list[Any]) -> tuple[pa.Array | None, dict[bytes, bytes] | None]:
+    """One simple-typed Arrow array, or msgpack-packed cells when types mix or nest."""
+    kind = element_type(values)
+    if kind in ARROW_TYPES:
+        array = to_arrow(kind, values)
+        if array is not None:
+            return array, None
+    elif kind is None and all(v is None for v in values):
+        return pa.nulls(len(values)), None
+    try:
+        cells = [msgpack.packb(v) for v in values]
+    except (TypeError, ValueError, OverflowError):
+        return None, None
+    return pa.array(cells, type=pa.large_binary()), CELL_METADATA
+
+
+def _is_cells(values: pa.StructArray, index: int) -> bool:
+    field = values.type.field(index)
+    return (field.metadata or {}).get(b"hypha_arrow.cells") == b"msgpack" and field.type == pa.large_binary()
+
+
+def _python_column(values: pa.StructArray, index: int) -> list[Any]:
+    items = values.field(index).to_pylist()
+    if not _is_cells(values, index):
+        return items
+    try:
+        return [msgpack.unpackb(cell, strict_map_key=False) for cell in items]
+    except (ValueError, msgpack.UnpackException) as error:
+        raise DecodeError(f"invalid msgpack cell in record column {index}: {error}") from None
+
+
+def _as_arrow(values: pa.StructArray, index: int) -> pa.Array:
+    """A column for ``records_as="arrow"``: msgpack cells unpacked when Arrow can hold them."""
+    if not _is_cells(values, index):
+        return values.field(index)
+    items = _python_column(values, index)
+    try:
+        return pa.array(items)
+    except (pa.ArrowException, TypeError, ValueError):
+        return values.field(index)
+
+
+def _as_pandas(values: pa.StructArray, names: list[str]) -> pd.DataFrame:
+    """A DataFrame; msgpack-cell columns become object columns holding the unpacked values."""
+    simple = [i for i in range(len(names)) if not _is_cells(values, i)]
+    frame = pa.RecordBatch.from_arrays([values.field(i) for i in simple], names=[names[i] for i in simple]).to_pandas()
+    for i in range(len(names)):
+        if i not in simple:
+            frame.insert(i, names[i], pd.Series(_python_column(values, i), dtype=object, index=frame.index))
+    return frame
+
+
+def _rows(values: pa.StructArray, names: list[str], layouts: Any) -> list[dict[str, Any]]:
+    columns = [_python_column(values, i) for i in range(len(names))]
+    if layouts is None:
+        return [dict(zip(names, row)) for row in zip(*columns)] if names else [{} for _ in range(len(values))]
+    if (
+        values.type.num_fields != len(names) + 1
+        or values.type.field(len(names)).type != pa.uint16()
+        or not isinstance(layouts, list)
+        or not all(isinstance(l, list) and all(isinstance(i, int) and 0 <= i < len(names) for i in l) for l in layouts)
+    ):
+        raise DecodeError("invalid record layouts")
+    ids = values.field(len(names)).to_pylist()
+    if any(i is None or i >= len(layouts) for i in ids):
+        raise DecodeError("record layout index out of range")
+    rows_out = []
+    for layout_id, row in zip(ids, zip(*columns)):
+        rows_out.append({names[i]: row[i] for i in layouts[layout_id]})
+    return rows_out

@@ -1,0 +1,122 @@
+"""The Arrow section: all columns of a message in one IPC stream holding one one-row batch.
+
+Column ``i`` (named ``"i"``) is a ``large_list`` whose single row is the i-th
+value's data, so values of any length and type share one schema. Field metadata
+``hypha_arrow`` (JSON) names the value's kind and how to rebuild it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from . import compression, ipc_guard
+from .config import Config
+from .errors import DecodeError
+from .leaves import Column
+
+META_KEY = b"hypha_arrow"
+ALLOWED_EXTENSIONS = frozenset({"pandas.period", "pandas.interval"})
+"""Extension types whose deserialisation is plain JSON; any other one is refused."""
+
+
+@dataclass
+class EncodedSection:
+    """A section ready to be written: its exact size, its codec, and how to write it."""
+
+    size: int
+    codec: str | None
+    write_into: Callable[[pa.Buffer], None]
+
+
+def encode(columns: list[Column], config: Config) -> EncodedSection:
+    batch = _batch(columns)
+    codec = compression.choose(config, [b for column in batch.columns for b in _buffers(column)])
+    options = pa.ipc.IpcWriteOptions(compression=_codec(codec, config.compression_level))
+    if codec is None:
+        sizer = pa.MockOutputStream()
+        _write(batch, options, sizer)
+        return EncodedSection(sizer.size(), None, lambda target: _write(batch, options, pa.FixedSizeBufferWriter(target)))
+    sink = pa.BufferOutputStream()
+    _write(batch, options, sink)
+    data = sink.getvalue()
+    return EncodedSection(data.size, codec, lambda target: pa.FixedSizeBufferWriter(target).write(data))
+
+
+def _batch(columns: list[Column]) -> pa.RecordBatch:
+    arrays, fields = [], []
+    for index, column in enumerate(columns):
+        values = column.values
+        offsets = pa.array([0, len(values)], type=pa.int64())
+        arrays.append(pa.LargeListArray.from_arrays(offsets, values))
+        metadata = dict(column.arrow_metadata)
+        metadata[META_KEY] = json.dumps({"kind": column.kind, **column.meta}).encode()
+        fields.append(pa.field(str(index), arrays[-1].type, nullable=False, metadata=metadata))
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _buffers(array: pa.Array) -> list[pa.Buffer]:
+    return [b for b in array.buffers() if b is not None]
+
+
+def _codec(name: str | None, level: int | None) -> pa.Codec | None:
+    if name is None:
+        return None
+    return pa.Codec(name, compression_level=level) if level is not None else pa.Codec(name)
+
+
+def _write(batch: pa.RecordBatch, options: pa.ipc.IpcWriteOptions, sink: pa.NativeFile) -> None:
+    with pa.ipc.new_stream(sink, batch.schema, options=options) as writer:
+        writer.write_batch(batch)
+
+
+def decode(section: pa.Buffer, config: Config) -> list[Column]:
+    """The columns of a section, validated in full before any is turned into Python values."""
+    ipc_guard.scan(section, config.max_decompressed_bytes)
+    try:
+        reader = pa.ipc.open_stream(section)
+        schema = reader.schema
+        _check_schema(schema, config)
+        batch = reader.read_next_batch()
+        batch.validate(full=True)
+    except (pa.ArrowException, OSError, StopIteration) as error:
+        raise DecodeError(f"Arrow section: {error}") from None
+    if batch.num_rows != 1:
+        raise DecodeError(f"Arrow section must hold one row, found {batch.num_rows}")
+    return [_column(index, field, batch.column(index)) for index, field in enumerate(schema)]
+
+
+def _column(index: int, field: pa.Field, data: pa.LargeListArray) -> Column:
+    metadata = dict(field.metadata or {})
+    try:
+        meta = json.loads(metadata.pop(META_KEY))
+        kind = meta.pop("kind")
+    except (KeyError, ValueError, TypeError, AttributeError):
+        raise DecodeError(f"Arrow column {index} has no valid {META_KEY.decode()} metadata") from None
+    if data.null_count or not isinstance(kind, str):
+        raise DecodeError(f"Arrow column {index} is null or has no kind")
+    return Column(kind, data.flatten(), meta, metadata)
+
+
+def _check_schema(schema: pa.Schema, config: Config) -> None:
+    if len(schema) > config.max_columns:
+        raise DecodeError(f"Arrow section has {len(schema)} columns, over max_columns={config.max_columns}")
+    for index, field in enumerate(schema):
+        if field.name != str(index) or not pa.types.is_large_list(field.type):
+            raise DecodeError(f"Arrow column {index} must be a large_list named {index!r}, got {field}")
+        _check_type(field.type)
+
+
+def _check_type(kind: pa.DataType) -> None:
+    """Refuse extension types that are not plain JSON, anywhere in a nested type."""
+    if isinstance(kind, pa.BaseExtensionType):
+        if kind.extension_name not in ALLOWED_EXTENSIONS:
+            raise DecodeError(f"Arrow extension type {kind.extension_name!r} is not accepted")
+        kind = kind.storage_type
+    if isinstance(kind, pa.DictionaryType):
+        _check_type(kind.value_type)
+    for index in range(kind.num_fields):
+        _check_type(kind.field(index).type)
