@@ -8,6 +8,7 @@ class DecodeError(ValueError):
 class EncodeError(TypeError):
     """A value the codec cannot send; the message names where it sits (``args[0]['price']``)."""
 
-    def __init__(self, message: str, path: str = "") -> None:
+    def __init__(self, reason: str, path: str = "") -> None:
+        self.reason = reason
         self.path = path
-        super().__init__(f"{path}: {message}" if path else message)
+        super().__init__(f"{path}: {reason}" if path else reason)

@@ -64,7 +64,7 @@ class Extraction:
             try:
                 result = leaf.encode(value, self.config)
             except EncodeError as error:
-                raise EncodeError(str(error), format_path(self._path)) from None
+                raise EncodeError(error.reason, format_path(self._path) + error.path) from None
             return self._take(result) if isinstance(result, Column) else result
         if isinstance(value, (str, int, float, bytes, bytearray, memoryview)):
             return value

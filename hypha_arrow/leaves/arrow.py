@@ -34,7 +34,7 @@ def table_column(kind: str, table: pa.Table | pa.RecordBatch, meta: dict[str, An
 def _struct_of(batch: pa.RecordBatch) -> pa.StructArray:
     if batch.num_columns == 0:
         return pa.array([{}] * batch.num_rows, type=pa.struct([]))
-    return pa.StructArray.from_arrays(batch.columns, fields=list(batch.schema.without_metadata()))
+    return pa.StructArray.from_arrays(batch.columns, fields=list(batch.schema.remove_metadata()))
 
 
 def batch_of(column: Column) -> pa.RecordBatch:

@@ -7,7 +7,6 @@ pandas 3's string inference, a Series' missing name) ride in our metadata.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import pandas as pd
@@ -45,7 +44,7 @@ def _frame_column(kind: str, frame: pd.DataFrame, meta: dict[str, Any]) -> Colum
     try:
         table = pa.Table.from_pandas(frame, preserve_index=None)
     except (pa.ArrowException, ValueError, TypeError) as error:
-        raise EncodeError(_conversion_error(frame, error)) from None
+        raise _conversion_error(frame, error) from None
     freq = getattr(frame.index, "freqstr", None)
     if freq is not None:
         meta["freq"] = freq
@@ -63,26 +62,71 @@ def _check_labels(frame: pd.DataFrame) -> None:
         raise EncodeError(f"column labels of mixed types cannot round-trip: {list(labels)!r}")
 
 
-def _conversion_error(frame: pd.DataFrame, error: Exception) -> str:
+def _conversion_error(frame: pd.DataFrame, error: Exception) -> EncodeError:
     """Name the column Arrow could not hold exactly."""
     for label in frame.columns:
         try:
             pa.array(frame[label], from_pandas=True)
         except (pa.ArrowException, ValueError, TypeError) as column_error:
-            return f"[{label!r}]: cannot be held exactly by Arrow: {column_error}"
-    return f"cannot be held exactly by Arrow: {error}"
+            return EncodeError(f"cannot be held exactly by Arrow: {column_error}", f"[{label!r}]")
+    return EncodeError(f"cannot be held exactly by Arrow: {error}")
 
 
 def frame_from_batch(batch: pa.RecordBatch, freq: Any = None) -> pd.DataFrame:
     """A DataFrame from a batch carrying pandas metadata, numeric columns zero-copy."""
-    with warnings.catch_warnings():
-        # pandas 3 deprecates the option, but it is how to_pandas honours the
-        # recorded numpy_type: object-dtype string columns come back as object.
-        warnings.simplefilter("ignore", FutureWarning)
-        with pd.option_context("future.infer_string", False):
-            frame = pa.Table.from_batches([batch]).to_pandas(split_blocks=True)
+    frame = pa.Table.from_batches([batch]).to_pandas(split_blocks=True)
+    pandas_metadata = batch.schema.pandas_metadata or {}
+    _restore_object_strings(frame, batch, pandas_metadata)
+    _restore_label_dtypes(frame, pandas_metadata)
     if freq is not None:
         if not isinstance(freq, str):
             raise DecodeError(f"invalid index freq {freq!r}")
         frame.index.freq = freq
     return frame
+
+
+def _restore_object_strings(frame: pd.DataFrame, batch: pa.RecordBatch, pandas_metadata: dict[str, Any]) -> None:
+    """Object-dtype string columns and index levels come back as object, None kept.
+
+    pandas 3's ``to_pandas`` turns every Arrow string column into ``str`` dtype,
+    whatever the metadata recorded; the metadata's ``numpy_type`` says which were object.
+    """
+    index_fields = [f for f in pandas_metadata.get("index_columns", []) if isinstance(f, str)]
+    position = 0
+    for entry in pandas_metadata.get("columns", []):
+        name = entry.get("field_name")
+        is_index = name in index_fields
+        if entry.get("numpy_type") == "object" and _is_string_field(batch.schema, name):
+            values = batch.column(name).to_numpy(zero_copy_only=False)
+            if is_index:
+                _replace_index_level(frame, index_fields.index(name), values)
+            else:
+                frame.isetitem(position, pd.Series(values, dtype=object, index=frame.index))
+        position += not is_index
+
+
+def _is_string_field(schema: pa.Schema, name: Any) -> bool:
+    index = schema.get_field_index(name) if isinstance(name, str) else -1
+    return index >= 0 and (pa.types.is_string(schema.field(index).type) or pa.types.is_large_string(schema.field(index).type))
+
+
+def _replace_index_level(frame: pd.DataFrame, level: int, values: Any) -> None:
+    index = frame.index
+    arrays = [index.get_level_values(i) for i in range(index.nlevels)]
+    arrays[level] = pd.Index(values, dtype=object, name=index.names[level])
+    frame.index = pd.MultiIndex.from_arrays(arrays, names=index.names) if index.nlevels > 1 else arrays[0]
+
+
+def _restore_label_dtypes(frame: pd.DataFrame, pandas_metadata: dict[str, Any] | None) -> None:
+    """Column labels recorded as pandas 3 ``str`` come back as ``str``, not object."""
+    levels = (pandas_metadata or {}).get("column_indexes") or []
+    str_levels = [i for i, level in enumerate(levels) if isinstance(level, dict) and level.get("numpy_type") == "str"]
+    if not str_levels or len(levels) != frame.columns.nlevels:
+        return
+    labels = frame.columns
+    if isinstance(labels, pd.MultiIndex):
+        for i in str_levels:
+            labels = labels.set_levels(labels.levels[i].astype("str"), level=i)
+    elif labels.inferred_type in ("string", "empty"):
+        labels = labels.astype("str")
+    frame.columns = labels
