@@ -23,11 +23,26 @@ _bytes_data = ctypes.pythonapi.PyBytes_AsString
 _bytes_data.restype = ctypes.c_void_p
 _bytes_data.argtypes = [ctypes.py_object]
 
+HUGE_PAGE_MIN_BYTES = 4 << 20
+"""From this size on, frames ask for transparent huge pages, as numpy does for its arrays:
+first-touch page faults otherwise make filling a fresh 80 MB frame about 4x slower than a copy."""
+_PAGE = 4096
+_MADV_HUGEPAGE = 14
+try:
+    _madvise = ctypes.CDLL(None, use_errno=True).madvise
+    _madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+except (OSError, AttributeError):  # not Linux: no such hint, nothing to do
+    _madvise = None
+
 
 def new_frame(size: int) -> tuple[bytes, memoryview]:
     """A fresh ``bytes`` of ``size`` bytes and a writable view of it, to be filled before use."""
     frame = _new_bytes(None, size)
-    raw = (ctypes.c_char * size).from_address(_bytes_data(frame))
+    address = _bytes_data(frame)
+    if size >= HUGE_PAGE_MIN_BYTES and _madvise is not None:
+        start = -(-address // _PAGE) * _PAGE
+        _madvise(start, (address + size - start) // _PAGE * _PAGE, _MADV_HUGEPAGE)
+    raw = (ctypes.c_char * size).from_address(address)
     return frame, memoryview(raw).cast("B")
 
 

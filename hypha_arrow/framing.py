@@ -31,10 +31,19 @@ class _Columnar(Exception):
     """Raised inside msgpack's ``default`` hook: this value needs the full walk."""
 
 
+_PACKER = msgpack.Packer()
+"""Reused for speed on the small-message path. Safe across threads: ``pack`` runs
+in C under the GIL from start to end because it is given no Python ``default`` hook."""
+
+
 def encode_message(main_message: dict[str, Any], extra_data: dict[str, Any] | None = None, *, config: Config | None = None) -> bytes:
     """Encode a hypha-rpc message; byte-identical to stock unless something is columnar."""
-    config = config or DEFAULT_CONFIG
-    header = _pack(main_message, "header")
+    if config is None:
+        config = DEFAULT_CONFIG
+    try:
+        header = _PACKER.pack(main_message)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise EncodeError(f"header is not msgpack-serialisable: {error}") from None
     if not extra_data:
         return header
     if not isinstance(extra_data, dict):
@@ -47,7 +56,8 @@ def encode_message(main_message: dict[str, Any], extra_data: dict[str, Any] | No
 
 def encode(obj: Any, *, config: Config | None = None) -> bytes:
     """Encode a standalone value with the same rules, without a routing header."""
-    config = config or DEFAULT_CONFIG
+    if config is None:
+        config = DEFAULT_CONFIG
     body = _pack_small(obj, config)
     if body is not None:
         return body
@@ -55,28 +65,38 @@ def encode(obj: Any, *, config: Config | None = None) -> bytes:
 
 
 def _pack_small(value: Any, config: Config) -> bytes | None:
-    """Plain msgpack when the value packs below the threshold with no columnar leaf; else None."""
+    """Plain msgpack when nothing in ``value`` needs the walk; else None.
+
+    Plain msgpack first (the common small call); small arrays' stock forms on a
+    second try; anything columnar, too large, or unsupported goes to the walk.
+    """
     try:
-        packed = msgpack.packb(value, default=_stock_default(config))
-    except (_Columnar, TypeError, ValueError, OverflowError):
-        return None
+        packed = _PACKER.pack(value)
+    except (TypeError, ValueError, OverflowError):
+        try:
+            packed = msgpack.packb(value, default=_StockForms(config))
+        except (_Columnar, TypeError, ValueError, OverflowError):
+            return None
     return packed if len(packed) < config.binary_threshold or not config.enable_binary_optimization else None
 
 
-def _stock_default(config: Config):
-    def default(value: Any) -> Any:
+class _StockForms:
+    """msgpack ``default`` hook: small numpy values in hypha-rpc's own form, anything else to the walk."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def __call__(self, value: Any) -> Any:
         leaf = leaf_for(value)
         if leaf is None:
             raise _Columnar
         try:
-            form = leaf.encode(value, config)
+            form = leaf.encode(value, self.config)
         except EncodeError:
             raise _Columnar from None
         if isinstance(form, Column):
             raise _Columnar
         return form
-
-    return default
 
 
 def _encode_walked(prefix: bytes, root: dict[str, Any], config: Config, unwrap: bool = False) -> bytes:
@@ -115,58 +135,81 @@ def _encode_walked(prefix: bytes, root: dict[str, Any], config: Config, unwrap: 
 
 def _pack(value: Any, what: str) -> bytes:
     try:
-        return msgpack.packb(value)
+        return _PACKER.pack(value)
     except (TypeError, ValueError, OverflowError) as error:
         raise EncodeError(f"{what} is not msgpack-serialisable: {error}") from None
 
 
 def decode_message(data: Buffer, *, config: Config | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Decode any frame hypha-rpc or hypha_arrow sends: (header, extra data or None)."""
-    config = config or DEFAULT_CONFIG
-    view = _view(data, config)
-    (header, extra), end = _unpack(view, 2, config)
-    if not isinstance(header, dict):
+    if config is None:
+        config = DEFAULT_CONFIG
+    unpacker = _unpacker(data, config)
+    try:
+        header = unpacker.unpack()
+        extra = unpacker.unpack()
+        end = unpacker.tell()
+    except msgpack.OutOfData:  # a header-only frame, or a skeleton longer than the first read
+        (header, extra), end = _unpack(data, 2, config)
+    except (ValueError, msgpack.UnpackException) as error:
+        raise DecodeError(f"invalid msgpack at byte {unpacker.tell()}: {error}") from None
+    if type(header) is not dict:
         raise DecodeError(f"message header must be a map, got {type(header).__name__}")
     if type(extra) is dict and DESCRIPTOR_KEY in extra:
-        _resolve(view, extra, end, config)
+        _resolve(_view(data), extra, end, config)
     return header, extra
 
 
 def decode(data: Buffer, *, config: Config | None = None) -> Any:
     """Decode a standalone value made by ``encode``."""
-    config = config or DEFAULT_CONFIG
-    view = _view(data, config)
-    (value,), end = _unpack(view, 1, config)
+    if config is None:
+        config = DEFAULT_CONFIG
+    (value,), end = _unpack(data, 1, config)
     hybrid = type(value) is dict and DESCRIPTOR_KEY in value
-    if not hybrid and end != len(view):
-        raise DecodeError(f"{len(view) - end} unexpected bytes after the value")
+    if not hybrid and end != len(data):
+        raise DecodeError(f"{len(data) - end} unexpected bytes after the value")
     value = _materialize(value, config.max_depth)
     if hybrid:
-        _resolve(view, value, end, config)
+        _resolve(_view(data), value, end, config)
         if set(value) != {VALUE_KEY}:
             raise DecodeError(f"a standalone frame holds only {VALUE_KEY!r}, found {sorted(map(str, value))}")
         value = value[VALUE_KEY]
     return value
 
 
-def _view(data: Buffer, config: Config) -> memoryview:
-    if not isinstance(data, (bytes, bytearray, memoryview)):
+def _view(data: Buffer) -> memoryview:
+    """Bytes of ``data`` as a flat memoryview (a memoryview may arrive with another item format)."""
+    return memoryview(data).cast("B") if isinstance(data, memoryview) else memoryview(data)
+
+
+def _unpacker(data: Buffer, config: Config) -> msgpack.Unpacker:
+    """An unpacker fed with the frame, or with its first ``FIRST_READ`` bytes if it is larger.
+
+    Its limits follow the frame's size, so a few bytes claiming a huge array
+    cannot make msgpack preallocate it.
+    """
+    if type(data) is bytes:
+        size = len(data)
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        size = data.nbytes if isinstance(data, memoryview) else len(data)
+    else:
         raise DecodeError(f"expected bytes, bytearray or memoryview, got {type(data).__name__}")
-    view = memoryview(data).cast("B") if isinstance(data, memoryview) else memoryview(data)
-    if len(view) > config.max_frame_bytes:
-        raise DecodeError(f"frame of {len(view)} bytes is over max_frame_bytes={config.max_frame_bytes}")
-    return view
+    if size > config.max_frame_bytes:
+        raise DecodeError(f"frame of {size} bytes is over max_frame_bytes={config.max_frame_bytes}")
+    unpacker = msgpack.Unpacker(max_buffer_size=size or 1)
+    unpacker.feed(data if size <= FIRST_READ and not isinstance(data, memoryview) else _view(data)[:FIRST_READ])
+    return unpacker
 
 
-def _unpack(view: memoryview, count: int, config: Config) -> tuple[list[Any], int]:
+def _unpack(data: Buffer, count: int, config: Config) -> tuple[list[Any], int]:
     """The first ``count`` msgpack objects (None for any missing after the first) and where they end.
 
     Only as many bytes as the objects need are fed to msgpack, so a large
     Arrow section behind them is never copied.
     """
-    unpacker = msgpack.Unpacker(max_buffer_size=max(len(view), 1))
+    unpacker = _unpacker(data, config)
+    view = _view(data)
     fed = min(len(view), FIRST_READ)
-    unpacker.feed(view[:fed])
     objects: list[Any] = []
     while len(objects) < count:
         try:
@@ -180,10 +223,8 @@ def _unpack(view: memoryview, count: int, config: Config) -> tuple[list[Any], in
             if not objects:
                 raise DecodeError("empty or truncated msgpack data") from None
             objects.append(None)
-            break
         except (ValueError, msgpack.UnpackException) as error:
             raise DecodeError(f"invalid msgpack at byte {unpacker.tell()}: {error}") from None
-    objects += [None] * (count - len(objects))
     return objects, unpacker.tell()
 
 

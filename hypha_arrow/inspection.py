@@ -20,8 +20,8 @@ def inspect(data: Buffer) -> dict[str, Any]:
 
     Nothing is converted to Python values; bin values in the skeleton are shown by size.
     """
-    view = _view(data, DEFAULT_CONFIG)
-    (header, skeleton), end = _unpack(view, 2, DEFAULT_CONFIG)
+    (header, skeleton), end = _unpack(data, 2, DEFAULT_CONFIG)
+    view = _view(data)
     report: dict[str, Any] = {"frame_bytes": len(view), "header": _printable(header), "hybrid": False}
     if type(header) is dict and type(skeleton) is dict and DESCRIPTOR_KEY in skeleton:
         descriptor = skeleton[DESCRIPTOR_KEY]
