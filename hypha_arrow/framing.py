@@ -18,7 +18,7 @@ from .config import DEFAULT_CONFIG, Config
 from .errors import DecodeError, EncodeError
 from .leaves import BY_KIND, Column, leaf_for
 from .leaves.ndarray import from_stock_form
-from .tree import Extraction, Path, format_path, restore
+from .tree import Extraction, Path, format_path, plain_equivalent, restore
 
 DESCRIPTOR_KEY = "__hypha_arrow__"
 FORMAT_VERSION = 1
@@ -32,8 +32,10 @@ class _Columnar(Exception):
 
 
 _PACKER = msgpack.Packer()
-"""Reused for speed on the small-message path. Safe across threads: ``pack`` runs
-in C under the GIL from start to end because it is given no Python ``default`` hook."""
+_EXACT_PACKER = msgpack.Packer(strict_types=True)
+"""Reused for speed. Safe across threads: with no Python ``default`` hook, ``pack``
+runs in C under the GIL from start to end. The exact one refuses subclasses such
+as ``numpy.float64`` (a ``float``), so numpy scalars are never packed as plain numbers."""
 
 
 def encode_message(main_message: dict[str, Any], extra_data: dict[str, Any] | None = None, *, config: Config | None = None) -> bytes:
@@ -71,17 +73,18 @@ def _pack_small(value: Any, config: Config) -> bytes | None:
     second try; anything columnar, too large, or unsupported goes to the walk.
     """
     try:
-        packed = _PACKER.pack(value)
+        packed = _EXACT_PACKER.pack(value)
     except (TypeError, ValueError, OverflowError):
         try:
-            packed = msgpack.packb(value, default=_StockForms(config))
+            packed = msgpack.packb(value, default=_StockForms(config), strict_types=True)
         except (_Columnar, TypeError, ValueError, OverflowError):
             return None
     return packed if len(packed) < config.binary_threshold or not config.enable_binary_optimization else None
 
 
 class _StockForms:
-    """msgpack ``default`` hook: small numpy values in hypha-rpc's own form, anything else to the walk."""
+    """msgpack ``default`` hook: small numpy values in hypha-rpc's own form,
+    subclasses and tuples as plain msgpack would pack them, anything else to the walk."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -89,7 +92,10 @@ class _StockForms:
     def __call__(self, value: Any) -> Any:
         leaf = leaf_for(value)
         if leaf is None:
-            raise _Columnar
+            plain = plain_equivalent(value)
+            if plain is None:
+                raise _Columnar
+            return plain
         try:
             form = leaf.encode(value, self.config)
         except EncodeError:

@@ -20,22 +20,18 @@ def inspect(data: Buffer) -> dict[str, Any]:
 
     Nothing is converted to Python values; bin values in the skeleton are shown by size.
     """
-    (header, skeleton), end = _unpack(data, 2, DEFAULT_CONFIG)
     view = _view(data)
+    (first,), end = _unpack(data, 1, DEFAULT_CONFIG)
+    if type(first) is dict and DESCRIPTOR_KEY in first:
+        header, skeleton = None, first  # a standalone value's frame
+    else:
+        (header, skeleton), end = _unpack(data, 2, DEFAULT_CONFIG)
     report: dict[str, Any] = {"frame_bytes": len(view), "header": _printable(header), "hybrid": False}
-    if type(header) is dict and type(skeleton) is dict and DESCRIPTOR_KEY in skeleton:
-        descriptor = skeleton[DESCRIPTOR_KEY]
+    if type(skeleton) is dict and DESCRIPTOR_KEY in skeleton:
         report["hybrid"] = True
-        report["section"] = _section(view[end:], descriptor)
-    elif type(header) is not dict:
-        # a standalone value: its descriptor, if any, sits in the first object
-        skeleton, end = header, _unpack(view, 1, DEFAULT_CONFIG)[1]
-        report["header"] = None
-        if type(skeleton) is dict and DESCRIPTOR_KEY in skeleton:
-            report["hybrid"] = True
-            report["section"] = _section(view[end:], skeleton[DESCRIPTOR_KEY])
+        report["section"] = _section(view[end:], skeleton[DESCRIPTOR_KEY])
     report["skeleton"] = _printable(skeleton)
-    report["skeleton_offset"] = end
+    report["skeleton_end"] = end
     return report
 
 

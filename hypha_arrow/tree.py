@@ -20,6 +20,18 @@ _INT_RANGE = (-(1 << 63), (1 << 64) - 1)
 Path = list[str | int | bytes]
 
 
+def plain_equivalent(value: Any) -> Any:
+    """What msgpack packs a container or subclass of a msgpack type as; None if it packs nothing."""
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    for base in (bool, int, float, str, bytes):
+        if isinstance(value, base):
+            return base(value)
+    return None
+
+
 def placeholder(index: int) -> dict[str, Any]:
     """What stands in the skeleton where column ``index`` was taken out."""
     return {"_rtype": PLACEHOLDER_TYPE, "_rcolumn": index}

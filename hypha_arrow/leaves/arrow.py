@@ -25,7 +25,9 @@ def table_column(kind: str, table: pa.Table | pa.RecordBatch, meta: dict[str, An
     if isinstance(table, pa.Table):
         table = table.combine_chunks()
         batches = table.to_batches()
-        batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
+        batch = batches[0] if batches else pa.RecordBatch.from_arrays(
+            [column.combine_chunks() for column in table.columns], schema=table.schema
+        )
     else:
         batch = table
     return Column(kind, _struct_of(batch), dict(meta or {}), schema_metadata)
@@ -59,7 +61,8 @@ class ArrowLeaf:
             return table_column("record_batch", value)
         if isinstance(value, pa.ChunkedArray):
             lengths = [len(chunk) for chunk in value.chunks]
-            return Column("chunked_array", value.combine_chunks(), {"chunks": lengths})
+            values = value.chunk(0) if value.num_chunks == 1 else value.combine_chunks()
+            return Column("chunked_array", values, {"chunks": lengths})
         return Column("array", value)
 
     def decode(self, column: Column, config: Config) -> Any:

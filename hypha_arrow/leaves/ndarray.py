@@ -47,7 +47,7 @@ def stock_form(value: np.ndarray | np.generic) -> dict[str, Any]:
     form = {
         "_rtype": "ndarray",
         "_rvalue": value.tobytes(),
-        "_rshape": value.shape,
+        "_rshape": list(value.shape),
         "_rdtype": str(value.dtype),
     }
     if isinstance(value, np.generic):

@@ -1,0 +1,89 @@
+"""Record lists go columnar; each row keeps exactly its own keys and key order."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import hypha_arrow
+from conftest import round_trip
+
+RECORDS = [{"id": i, "name": f"n{i}", "score": i / 3} for i in range(2000)]
+
+
+def assert_same_records(expected: list[dict], actual: list[dict]) -> None:
+    assert actual == expected
+    assert [list(row) for row in actual] == [list(row) for row in expected]
+    assert [[type(v) for v in row.values()] for row in actual] == [[type(v) for v in row.values()] for row in expected]
+
+
+def test_uniform_records_round_trip_columnar() -> None:
+    frame = hypha_arrow.encode(RECORDS)
+    report = hypha_arrow.inspect(frame)
+    assert report["hybrid"] and report["section"]["columns"][0]["kind"] == "records"
+    assert_same_records(RECORDS, hypha_arrow.decode(frame))
+
+
+def test_rows_with_missing_keys_and_other_key_orders_stay_exact() -> None:
+    rows = []
+    for i in range(1500):
+        if i % 3 == 0:
+            rows.append({"id": i, "name": f"n{i}"})
+        elif i % 3 == 1:
+            rows.append({"name": f"n{i}", "id": i, "extra": None})
+        else:
+            rows.append({"extra": i * 2, "id": i})
+    assert_same_records(rows, round_trip(rows))
+
+
+def test_columns_of_mixed_or_nested_values_are_kept_exactly() -> None:
+    rows = [{"v": i if i % 2 else str(i), "tags": ["a", {"b": i}], "big": 2**64 - 1 - i} for i in range(600)]
+    assert_same_records(rows, round_trip(rows))
+
+
+def test_records_as_pandas_gives_a_dataframe() -> None:
+    decoded = round_trip(RECORDS, records_as="pandas")
+    pd.testing.assert_frame_equal(decoded, pd.DataFrame(RECORDS), check_exact=True)
+
+
+def test_records_as_arrow_gives_a_table() -> None:
+    decoded = round_trip(RECORDS, records_as="arrow")
+    assert isinstance(decoded, pa.Table)
+    assert decoded.equals(pa.Table.from_pylist(RECORDS, schema=pa.schema([("id", pa.int64()), ("name", pa.large_string()), ("score", pa.float64())])))
+
+
+def test_records_as_pandas_with_mixed_column_holds_python_objects() -> None:
+    rows = [{"v": i if i % 2 else str(i), "w": float(i)} for i in range(600)]
+    decoded = round_trip(rows, records_as="pandas")
+    assert decoded["v"].tolist() == [r["v"] for r in rows] and decoded["v"].dtype == object
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [{"a": 1}] * 10,
+        [{"a": i, b"bytes key": "x"} for i in range(500)],
+        [{"a": i} if i % 2 else [i] for i in range(500)],
+        [{f"k{i}": i} for i in range(100)],
+    ],
+)
+def test_non_record_lists_stay_msgpack_and_round_trip(rows: list) -> None:
+    frame = hypha_arrow.encode(rows)
+    decoded = hypha_arrow.decode(frame)
+    assert decoded == rows
+
+
+def test_records_holding_arrays_are_walked_row_by_row() -> None:
+    import numpy as np
+
+    rows = [{"id": i, "data": np.arange(2000.0) + i} for i in range(3)]
+    decoded = round_trip(rows)
+    assert [r["id"] for r in decoded] == [0, 1, 2]
+    assert all(np.array_equal(r["data"], np.arange(2000.0) + i) for i, r in enumerate(decoded))
+
+
+def test_int_map_keys_are_refused_on_decode_like_hypha_rpc() -> None:
+    # msgpack's strict_map_key, as in hypha-rpc: int keys would allow hash-collision attacks.
+    with pytest.raises(hypha_arrow.DecodeError, match="map key"):
+        hypha_arrow.decode(hypha_arrow.encode([{1: "a"}]))
