@@ -12,7 +12,7 @@ from .buffers import address_of, ARROW_ALIGNMENT
 from .config import DEFAULT_CONFIG
 from .errors import DecodeError
 from .framing import DESCRIPTOR_KEY, Buffer, _unpack, _view
-from .section import META_KEY
+from .section import ALLOWED_EXTENSIONS, META_KEY
 
 
 def inspect(data: Buffer) -> dict[str, Any]:
@@ -37,7 +37,7 @@ def inspect(data: Buffer) -> dict[str, Any]:
 
 def _section(data: memoryview, descriptor: Any) -> dict[str, Any]:
     buffer = pa.py_buffer(data)
-    layout = ipc_guard.scan(buffer, DEFAULT_CONFIG.max_decompressed_bytes)
+    layout = ipc_guard.scan(buffer, DEFAULT_CONFIG.max_decompressed_bytes, ALLOWED_EXTENSIONS)
     try:
         reader = pa.ipc.open_stream(buffer)
         batch = reader.read_next_batch()

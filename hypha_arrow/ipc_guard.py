@@ -1,10 +1,11 @@
-"""Read an Arrow IPC stream's declared sizes before Arrow allocates anything for it.
+"""Read what an Arrow IPC stream declares before Arrow acts on it.
 
-Arrow trusts a compressed buffer's declared length and allocates it before
-inflating; a few kilobytes claiming gigabytes (a decompression bomb) must be
-refused from those declarations. Arrow exposes message bodies but not their
-buffer tables, so this module reads the few flatbuffer fields it needs
-(``Message.header``, ``RecordBatch.buffers``, ``RecordBatch.compression``).
+Two things must be refused from declarations alone. Arrow trusts a compressed
+buffer's declared length and allocates it before inflating, so a few kilobytes
+claiming gigabytes (a decompression bomb) are caught from the buffer tables.
+And Arrow calls a registered extension type's deserialiser while it reads the
+schema, so extension names are checked first. Arrow exposes message bodies but
+not these flatbuffer fields, so this module reads the few it needs.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ import pyarrow as pa
 from .errors import DecodeError
 
 _MESSAGE_HEADER = 2
+_SCHEMA_FIELDS = 1
+_FIELD_CHILDREN = 5
+_FIELD_METADATA = 6
+_EXTENSION_NAME = b"ARROW:extension:name"
 _BATCH_BUFFERS = 2
 _BATCH_COMPRESSION = 3
 _DICTIONARY_DATA = 1
@@ -33,8 +38,9 @@ class StreamLayout:
     inflated_bytes: int = 0
 
 
-def scan(stream: pa.Buffer, max_inflated_bytes: int) -> StreamLayout:
-    """Check the stream is one schema, dictionaries, exactly one batch; bound its inflated size."""
+def scan(stream: pa.Buffer, max_inflated_bytes: int, allowed_extensions: frozenset[str]) -> StreamLayout:
+    """Check the stream is one schema, dictionaries, exactly one batch; bound its inflated size;
+    refuse extension types outside ``allowed_extensions``."""
     reader = pa.ipc.MessageReader.open_stream(stream)
     layout = StreamLayout()
     kinds = []
@@ -46,6 +52,8 @@ def scan(stream: pa.Buffer, max_inflated_bytes: int) -> StreamLayout:
         except (pa.ArrowException, OSError) as error:
             raise DecodeError(f"Arrow section: {error}") from None
         kinds.append(message.type)
+        if message.type == "schema":
+            _check_extensions(message, allowed_extensions)
         if message.type in ("record batch", "dictionary batch"):
             sizes, compressed = _batch_buffers(message, message.type == "dictionary batch")
             body = message.body.size if message.body is not None else 0
@@ -102,6 +110,52 @@ def _batch_buffers(message: pa.ipc.Message, dictionary: bool) -> tuple[list[tupl
         return sizes, _table_field(meta, batch, _BATCH_COMPRESSION) is not None
     except struct.error:
         raise DecodeError("Arrow message metadata is truncated") from None
+
+
+def _check_extensions(message: pa.ipc.Message, allowed: frozenset[str]) -> None:
+    meta = memoryview(message.metadata)
+    try:
+        schema = _table_field(meta, _u32(meta, 0), _MESSAGE_HEADER)
+        fields = _table_field(meta, schema, _SCHEMA_FIELDS) if schema is not None else None
+        pending = list(_vector_tables(meta, fields))
+        while pending:
+            field = pending.pop()
+            if len(pending) > 100_000:
+                raise DecodeError("Arrow schema has too many fields")
+            for key, value in _key_values(meta, _table_field(meta, field, _FIELD_METADATA)):
+                if key == _EXTENSION_NAME and value.decode(errors="replace") not in allowed:
+                    raise DecodeError(f"Arrow extension type {value.decode(errors='replace')!r} is not accepted")
+            pending.extend(_vector_tables(meta, _table_field(meta, field, _FIELD_CHILDREN)))
+    except struct.error:
+        raise DecodeError("Arrow schema metadata is truncated") from None
+
+
+def _vector_tables(meta: memoryview, vector: int | None) -> list[int]:
+    """Positions of the tables a flatbuffer vector of tables points to."""
+    if vector is None:
+        return []
+    count = _u32(meta, vector)
+    if 4 + 4 * count > len(meta) - vector:
+        raise DecodeError("Arrow schema vector runs past its message")
+    slots = [vector + 4 + 4 * i for i in range(count)]
+    return [slot + _u32(meta, slot) for slot in slots]
+
+
+def _key_values(meta: memoryview, vector: int | None) -> list[tuple[bytes, bytes]]:
+    pairs = []
+    for table in _vector_tables(meta, vector):
+        key, value = _table_field(meta, table, 0), _table_field(meta, table, 1)
+        pairs.append((_string(meta, key), _string(meta, value)))
+    return pairs
+
+
+def _string(meta: memoryview, position: int | None) -> bytes:
+    if position is None:
+        return b""
+    length = _u32(meta, position)
+    if length > len(meta) - position - 4:
+        raise DecodeError("Arrow schema string runs past its message")
+    return bytes(meta[position + 4 : position + 4 + length])
 
 
 def _u32(meta: memoryview, pos: int) -> int:

@@ -20,7 +20,8 @@ from .leaves import Column
 
 META_KEY = b"hypha_arrow"
 ALLOWED_EXTENSIONS = frozenset({"pandas.period", "pandas.interval"})
-"""Extension types whose deserialisation is plain JSON; any other one is refused."""
+"""Extension types whose deserialisation is plain JSON; any other one is refused
+before Arrow reads the schema (no pickle-based type can ever load)."""
 
 
 @dataclass
@@ -75,7 +76,7 @@ def _write(batch: pa.RecordBatch, options: pa.ipc.IpcWriteOptions, sink: pa.Nati
 
 def decode(section: pa.Buffer, config: Config) -> list[Column]:
     """The columns of a section, validated in full before any is turned into Python values."""
-    ipc_guard.scan(section, config.max_decompressed_bytes)
+    ipc_guard.scan(section, config.max_decompressed_bytes, ALLOWED_EXTENSIONS)
     try:
         reader = pa.ipc.open_stream(section)
         schema = reader.schema
@@ -107,16 +108,3 @@ def _check_schema(schema: pa.Schema, config: Config) -> None:
     for index, field in enumerate(schema):
         if field.name != str(index) or not pa.types.is_large_list(field.type):
             raise DecodeError(f"Arrow column {index} must be a large_list named {index!r}, got {field}")
-        _check_type(field.type)
-
-
-def _check_type(kind: pa.DataType) -> None:
-    """Refuse extension types that are not plain JSON, anywhere in a nested type."""
-    if isinstance(kind, pa.BaseExtensionType):
-        if kind.extension_name not in ALLOWED_EXTENSIONS:
-            raise DecodeError(f"Arrow extension type {kind.extension_name!r} is not accepted")
-        kind = kind.storage_type
-    if isinstance(kind, pa.DictionaryType):
-        _check_type(kind.value_type)
-    for index in range(kind.num_fields):
-        _check_type(kind.field(index).type)

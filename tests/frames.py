@@ -1,0 +1,33 @@
+"""Tools for tests that take frames apart and put them back together like a server or an attacker."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import msgpack
+
+from hypha_arrow.framing import DESCRIPTOR_KEY
+
+
+def split(frame: bytes) -> tuple[dict[str, Any], dict[str, Any], bytes]:
+    """Header, skeleton and Arrow section of a hybrid message frame."""
+    unpacker = msgpack.Unpacker(io.BytesIO(frame), max_buffer_size=len(frame))
+    header = unpacker.unpack()
+    skeleton = unpacker.unpack()
+    return header, skeleton, frame[unpacker.tell() :]
+
+
+def join(header: dict[str, Any], skeleton: dict[str, Any], section: bytes, *, fix_length: bool = True) -> bytes:
+    """A frame from its parts; the descriptor's length follows the section unless told not to."""
+    if fix_length:
+        skeleton[DESCRIPTOR_KEY]["length"] = len(section)
+    return msgpack.packb(header) + msgpack.packb(skeleton) + section
+
+
+def server_rewrite(frame: bytes, extra_header: dict[str, Any]) -> bytes:
+    """What the Hypha server does: unpack the header only, change it, re-pack, append the rest verbatim."""
+    unpacker = msgpack.Unpacker(io.BytesIO(frame), max_buffer_size=len(frame))
+    header = unpacker.unpack()
+    header.update(extra_header)
+    return msgpack.packb(header) + frame[unpacker.tell() :]

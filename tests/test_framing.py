@@ -1,0 +1,136 @@
+"""The frame layout: byte-identical to stock when nothing is columnar, and robust to the server's rewrite."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import msgpack
+import numpy as np
+import pytest
+from hypha_rpc.rpc import RPC
+
+import hypha_arrow
+from frames import server_rewrite, split
+from hypha_arrow.framing import DESCRIPTOR_KEY
+
+HEADER = {"type": "method", "from": "ws-user-a/client-1", "to": "ws-user-a/client-2:svc", "method": "svc.run", "session": "s1"}
+
+
+@pytest.fixture(scope="module")
+def stock_rpc() -> RPC:
+    """A real hypha-rpc RPC object, used only for its _encode/_decode (no connection)."""
+    loop = asyncio.new_event_loop()
+    rpc = loop.run_until_complete(_make_rpc())
+    yield rpc
+    loop.close()
+
+
+async def _make_rpc() -> RPC:
+    return RPC(None, client_id="test", server_base_url="http://test")
+
+
+def stock_frame(rpc: RPC, main: dict, extra: dict) -> bytes:
+    """Exactly what hypha-rpc sends: packb(main) + packb(_encode(extra)) when extra is non-empty."""
+    encoded = rpc._encode(extra, session_id="s1")
+    return msgpack.packb(main) + (msgpack.packb(encoded) if encoded else b"")
+
+
+SMALL_MESSAGES = [
+    {},
+    {"args": [], "with_kwargs": False},
+    {"args": [1, -2.5, "text", True, None, b"raw", [1, [2, {"a": 3}]]], "with_kwargs": True, "promise": {"_rmethod": "x", "_rtype": "method"}},
+    {"args": [np.arange(6, dtype="i4").reshape(2, 3), np.array(["a", "bc"]), np.zeros(3, dtype="M8[s]")]},
+    {"args": [list(range(50)), ["s"] * 30, [{"id": 1, "v": 2.0}] * 5]},
+    {"args": [(1, 2, (3, 4))]},
+]
+
+
+@pytest.mark.parametrize("extra", SMALL_MESSAGES)
+def test_small_messages_are_byte_identical_to_hypha_rpc(stock_rpc: RPC, extra: dict) -> None:
+    assert hypha_arrow.encode_message(HEADER, extra) == stock_frame(stock_rpc, HEADER, extra)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"args": [np.random.default_rng(0).random(50_000)]}, {"args": [[f"s{i}" for i in range(5000)], [{"a": 1}] * 500]}],
+)
+def test_binary_optimization_off_is_byte_identical_to_hypha_rpc(stock_rpc: RPC, extra: dict) -> None:
+    config = hypha_arrow.Config(enable_binary_optimization=False)
+    assert hypha_arrow.encode_message(HEADER, extra, config=config) == stock_frame(stock_rpc, HEADER, extra)
+
+
+def test_binary_optimization_off_refuses_values_only_arrow_can_carry() -> None:
+    config = hypha_arrow.Config(enable_binary_optimization=False)
+    with pytest.raises(hypha_arrow.EncodeError, match=r"args\[0\]: ndarray values need enable_binary_optimization"):
+        hypha_arrow.encode_message(HEADER, {"args": [np.array(["a", None], dtype=object)]}, config=config)
+
+
+@pytest.mark.parametrize("extra", SMALL_MESSAGES)
+def test_stock_frames_decode_with_rtype_values_left_as_they_are(stock_rpc: RPC, extra: dict) -> None:
+    frame = stock_frame(stock_rpc, HEADER, extra)
+    unpacker = msgpack.Unpacker(io.BytesIO(frame))
+    expected_header = unpacker.unpack()
+    expected_extra = unpacker.unpack() if extra else None
+    header, decoded = hypha_arrow.decode_message(frame)
+    assert header == expected_header
+    assert decoded == expected_extra
+
+
+def test_header_only_frame_decodes_to_none_extra() -> None:
+    assert hypha_arrow.decode_message(msgpack.packb(HEADER)) == (HEADER, None)
+
+
+@pytest.mark.parametrize("growth", range(0, 24, 1))
+def test_frame_decodes_after_server_header_rewrite(growth: int) -> None:
+    array = np.random.default_rng(growth).random(20_000)
+    frame = hypha_arrow.encode_message(HEADER, {"args": [array], "with_kwargs": False})
+    rewritten = server_rewrite(frame, {"ws": "ws-user-a", "user": {"id": "anonymous", "roles": ["x" * growth] * 20}})
+    header, extra = hypha_arrow.decode_message(rewritten)
+    assert header["ws"] == "ws-user-a"
+    np.testing.assert_array_equal(extra["args"][0], array)
+    assert extra["with_kwargs"] is False and DESCRIPTOR_KEY not in extra
+
+
+def test_stock_reader_survives_a_large_hybrid_frame(stock_rpc: RPC) -> None:
+    array = np.random.default_rng(3).random(2_000_000)  # 16 MB, far over the stock 512 KB buffer
+    frame = hypha_arrow.encode_message(HEADER, {"args": [array, "note"], "with_kwargs": False})
+    unpacker = msgpack.Unpacker(io.BytesIO(frame), max_buffer_size=max(512000, 256 * 1024 * 2))
+    main = unpacker.unpack()
+    extra = unpacker.unpack()
+    main.update(extra)
+    assert len(frame) - unpacker.tell() > 16_000_000
+    decoded = stock_rpc._decode(main["args"])
+    assert decoded[0]["_rtype"] == "arrow" and decoded[1] == "note"
+
+
+def test_section_starts_aligned_in_the_encoded_frame() -> None:
+    for size in range(1000, 1064):
+        frame = hypha_arrow.encode_message(HEADER, {"args": [np.ones(size)]})
+        report = hypha_arrow.inspect(frame)
+        assert report["section"]["aligned"], size
+
+
+def test_skeleton_stays_small_whatever_the_payload() -> None:
+    frame = hypha_arrow.encode_message(HEADER, {"args": [np.zeros(10_000_000, dtype="u1"), {"df": np.ones((1000, 1000))}]})
+    _, skeleton, section = split(frame)
+    assert len(msgpack.packb(skeleton)) < 1024 < len(section)
+
+
+def test_reserved_descriptor_key_is_refused() -> None:
+    with pytest.raises(hypha_arrow.EncodeError, match="reserved"):
+        hypha_arrow.encode_message(HEADER, {DESCRIPTOR_KEY: 1, "args": [np.ones(1000)]})
+
+
+def test_decode_accepts_bytes_bytearray_and_memoryview() -> None:
+    frame = hypha_arrow.encode({"a": np.arange(1000), "b": [1, 2]})
+    for data in (frame, bytearray(frame), memoryview(frame), memoryview(frame).cast("c")):
+        decoded = hypha_arrow.decode(data)
+        np.testing.assert_array_equal(decoded["a"], np.arange(1000))
+
+
+def test_values_the_codec_does_not_own_stay_untouched() -> None:
+    method = {"_rtype": "method", "_rtarget": "ws/client", "_rmethod": "svc.cb", "_rpromise": "*"}
+    extra = {"args": [np.ones(5000), method, "s", 7, {"_rtype": "arrow", "_rcolumn": 0}], "with_kwargs": False}
+    _, decoded = hypha_arrow.decode_message(hypha_arrow.encode_message(HEADER, extra))
+    assert decoded["args"][1:] == [method, "s", 7, {"_rtype": "arrow", "_rcolumn": 0}]
