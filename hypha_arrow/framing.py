@@ -97,10 +97,10 @@ class _StockForms:
                 raise _Columnar
             return plain
         try:
-            form = leaf.encode(value, self.config)
+            form = leaf.msgpack_form(value, self.config)
         except EncodeError:
             raise _Columnar from None
-        if isinstance(form, Column):
+        if form is None:
             raise _Columnar
         return form
 

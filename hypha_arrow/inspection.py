@@ -37,7 +37,7 @@ def inspect(data: Buffer) -> dict[str, Any]:
 
 def _section(data: memoryview, descriptor: Any) -> dict[str, Any]:
     buffer = pa.py_buffer(data)
-    layout = ipc_guard.scan(buffer, DEFAULT_CONFIG.max_decompressed_bytes, ALLOWED_EXTENSIONS)
+    layout = ipc_guard.scan(buffer, DEFAULT_CONFIG.max_decompressed_bytes, ALLOWED_EXTENSIONS, with_sizes=True)
     try:
         reader = pa.ipc.open_stream(buffer)
         batch = reader.read_next_batch()

@@ -38,9 +38,12 @@ class StreamLayout:
     inflated_bytes: int = 0
 
 
-def scan(stream: pa.Buffer, max_inflated_bytes: int, allowed_extensions: frozenset[str]) -> StreamLayout:
+def scan(
+    stream: pa.Buffer, max_inflated_bytes: int, allowed_extensions: frozenset[str], *, with_sizes: bool = False
+) -> StreamLayout:
     """Check the stream is one schema, dictionaries, exactly one batch; bound its inflated size;
-    refuse extension types outside ``allowed_extensions``."""
+    refuse extension types outside ``allowed_extensions``. ``with_sizes`` also lists the
+    record batch's buffer sizes (read anyway when the stream is compressed)."""
     reader = pa.ipc.MessageReader.open_stream(stream)
     layout = StreamLayout()
     kinds = []
@@ -52,20 +55,24 @@ def scan(stream: pa.Buffer, max_inflated_bytes: int, allowed_extensions: frozens
         except (pa.ArrowException, OSError) as error:
             raise DecodeError(f"Arrow section: {error}") from None
         kinds.append(message.type)
-        if message.type == "schema":
+        if message.type == "schema" and _EXTENSION_NAME in message.metadata.to_pybytes():
             _check_extensions(message, allowed_extensions)
         if message.type in ("record batch", "dictionary batch"):
-            sizes, compressed = _batch_buffers(message, message.type == "dictionary batch")
             body = message.body.size if message.body is not None else 0
             layout.body_bytes += body
-            layout.inflated_bytes += _inflated_size(message.body, sizes, compressed, body)
+            if not (compressed := _is_compressed(message)) and not with_sizes:
+                layout.inflated_bytes += body
+            else:
+                sizes = _batch_buffers(message)
+                layout.inflated_bytes += _inflated_size(message.body, sizes, compressed, body)
+                if message.type == "record batch":
+                    layout.batch_buffer_sizes = [length for _, length in sizes]
+            if message.type == "record batch":
+                layout.compressed = compressed
             if layout.inflated_bytes > max_inflated_bytes:
                 raise DecodeError(
                     f"Arrow section inflates to more than max_decompressed_bytes={max_inflated_bytes}"
                 )
-            if message.type == "record batch":
-                layout.batch_buffer_sizes = [length for _, length in sizes]
-                layout.compressed = compressed
     if not kinds or kinds[0] != "schema" or kinds.count("schema") != 1:
         raise DecodeError("Arrow section must start with its one schema")
     if kinds.count("record batch") != 1 or kinds[-1] != "record batch":
@@ -88,26 +95,36 @@ def _inflated_size(body: pa.Buffer | None, sizes: list[tuple[int, int]], compres
     return total
 
 
-def _batch_buffers(message: pa.ipc.Message, dictionary: bool) -> tuple[list[tuple[int, int]], bool]:
-    """(offset, length) of every buffer in a batch message, and whether the body is compressed."""
+def _batch_table(message: pa.ipc.Message) -> tuple[memoryview, int]:
+    """The message's flatbuffer and the position of its RecordBatch table."""
     meta = memoryview(message.metadata)
+    batch = _table_field(meta, _u32(meta, 0), _MESSAGE_HEADER)
+    if batch is not None and message.type == "dictionary batch":
+        batch = _table_field(meta, batch, _DICTIONARY_DATA)
+    if batch is None:
+        raise DecodeError(f"Arrow {message.type} message without its batch")
+    return meta, batch
+
+
+def _is_compressed(message: pa.ipc.Message) -> bool:
     try:
-        root = _u32(meta, 0)
-        batch = _table_field(meta, root, _MESSAGE_HEADER)
-        if batch is None:
-            raise DecodeError("Arrow batch message without a header")
-        if dictionary:
-            batch = _table_field(meta, batch, _DICTIONARY_DATA)
-            if batch is None:
-                raise DecodeError("Arrow dictionary batch without data")
+        meta, batch = _batch_table(message)
+        return _table_field(meta, batch, _BATCH_COMPRESSION) is not None
+    except struct.error:
+        raise DecodeError("Arrow message metadata is truncated") from None
+
+
+def _batch_buffers(message: pa.ipc.Message) -> list[tuple[int, int]]:
+    """(offset, length) of every buffer in a batch message's body."""
+    try:
+        meta, batch = _batch_table(message)
         buffers = _table_field(meta, batch, _BATCH_BUFFERS)
-        sizes = []
-        if buffers is not None:
-            count = _u32(meta, buffers)
-            if 4 + count * 16 > len(meta) - buffers:
-                raise DecodeError("Arrow buffer table runs past its message")
-            sizes = [struct.unpack_from("<qq", meta, buffers + 4 + 16 * i) for i in range(count)]
-        return sizes, _table_field(meta, batch, _BATCH_COMPRESSION) is not None
+        if buffers is None:
+            return []
+        count = _u32(meta, buffers)
+        if 4 + count * 16 > len(meta) - buffers:
+            raise DecodeError("Arrow buffer table runs past its message")
+        return [struct.unpack_from("<qq", meta, buffers + 4 + 16 * i) for i in range(count)]
     except struct.error:
         raise DecodeError("Arrow message metadata is truncated") from None
 

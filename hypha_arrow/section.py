@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 
 from . import compression, ipc_guard
@@ -51,7 +52,7 @@ def _batch(columns: list[Column]) -> pa.RecordBatch:
     arrays, fields = [], []
     for index, column in enumerate(columns):
         values = column.values
-        offsets = pa.array([0, len(values)], type=pa.int64())
+        offsets = pa.array(np.array([0, len(values)], dtype=np.int64))
         arrays.append(pa.LargeListArray.from_arrays(offsets, values))
         metadata = dict(column.arrow_metadata)
         metadata[META_KEY] = json.dumps({"kind": column.kind, **column.meta}).encode()
@@ -99,7 +100,14 @@ def _column(index: int, field: pa.Field, data: pa.LargeListArray) -> Column:
         raise DecodeError(f"Arrow column {index} has no valid {META_KEY.decode()} metadata") from None
     if data.null_count or not isinstance(kind, str):
         raise DecodeError(f"Arrow column {index} is null or has no kind")
-    return Column(kind, data.flatten(), meta, metadata)
+    return Column(kind, _only_row(data), meta, metadata)
+
+
+def _only_row(data: pa.LargeListArray) -> pa.Array:
+    """The values of a validated one-row list (cheaper than ``flatten``, which runs a kernel)."""
+    start, end = np.frombuffer(data.buffers()[1], dtype=np.int64, count=2, offset=data.offset * 8)
+    values = data.values
+    return values if start == 0 and end == len(values) else values.slice(start, end - start)
 
 
 def _check_schema(schema: pa.Schema, config: Config) -> None:

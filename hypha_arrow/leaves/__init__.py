@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .arrow import ArrowLeaf
-from .base import Column, Leaf
+from .base import Column, Leaf, ListFamily
 from .lists import ListLeaf
 from .ndarray import NdarrayLeaf
 from .pandas import PandasLeaf
@@ -25,11 +25,11 @@ _FAMILIES: list[tuple[tuple[type, ...], Leaf]] = [
     ((pa.Table, pa.RecordBatch, pa.Array, pa.ChunkedArray), ArrowLeaf()),
 ]
 
-LIST_FAMILIES: tuple[Leaf, ...] = (ListLeaf(), RecordsLeaf())
+LIST_FAMILIES: tuple[ListFamily, ...] = (ListLeaf(), RecordsLeaf())
 """Tried in order on every list or tuple; each may decline, and the walk then goes inside."""
 
 _BY_TYPE: dict[type, Leaf] = {}
-BY_KIND: dict[str, Leaf] = {
+BY_KIND: dict[str, Leaf | ListFamily] = {
     kind: leaf for _, leaf in _FAMILIES for kind in leaf.kinds
 } | {kind: leaf for leaf in LIST_FAMILIES for kind in leaf.kinds}
 
@@ -46,4 +46,4 @@ def leaf_for(value: Any) -> Leaf | None:
     return found
 
 
-__all__ = ["BY_KIND", "LIST_FAMILIES", "Column", "Leaf", "leaf_for"]
+__all__ = ["BY_KIND", "LIST_FAMILIES", "Column", "Leaf", "ListFamily", "leaf_for"]

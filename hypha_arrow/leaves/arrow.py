@@ -54,6 +54,9 @@ def batch_of(column: Column) -> pa.RecordBatch:
 class ArrowLeaf:
     kinds = ("table", "record_batch", "array", "chunked_array")
 
+    def msgpack_form(self, value: Any, config: Config) -> None:
+        return None  # always columnar: Arrow data has no msgpack form
+
     def encode(self, value: Any, config: Config) -> Column:
         if isinstance(value, pa.Table):
             return table_column("table", value)

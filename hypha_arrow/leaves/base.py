@@ -26,12 +26,27 @@ class Column:
 
 
 class Leaf(Protocol):
-    """A family of values that travel as Arrow columns."""
+    """A family of values that travel as Arrow columns, found by the value's type."""
 
     kinds: tuple[str, ...]
 
+    def msgpack_form(self, value: Any, config: Config) -> Any | None:
+        """The value's msgpack stand-in when it stays out of the Arrow section, else None."""
+
     def encode(self, value: Any, config: Config) -> Column | Any:
-        """A ``Column``, or a msgpack-ready stand-in when the value stays msgpack."""
+        """A ``Column``, or the msgpack stand-in when the value stays msgpack."""
 
     def decode(self, column: Column, config: Config) -> Any:
         """The Python value back from what ``encode`` produced (already validated by Arrow)."""
+
+
+class ListFamily(Protocol):
+    """A shape of Python list that can travel as one Arrow column; tried on every list."""
+
+    kinds: tuple[str, ...]
+
+    def encode(self, value: list[Any] | tuple[Any, ...], config: Config) -> Column | None:
+        """A ``Column``, or None to decline (the walk then goes inside the list)."""
+
+    def decode(self, column: Column, config: Config) -> Any:
+        """The Python value back from what ``encode`` produced."""

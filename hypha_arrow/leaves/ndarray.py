@@ -72,14 +72,22 @@ def from_stock_form(form: dict[str, Any]) -> np.ndarray | np.generic:
 class NdarrayLeaf:
     kinds = ("ndarray",)
 
-    def encode(self, value: np.ndarray | np.generic, config: Config) -> Column | dict[str, Any]:
-        dtype = value.dtype
-        if dtype.kind == "O":
-            return _object_column(np.asarray(value))
-        if dtype.kind not in RAW_KINDS or dtype.itemsize == 0:
-            raise EncodeError(f"numpy dtype {dtype} is not supported")
+    def msgpack_form(self, value: np.ndarray | np.generic, config: Config) -> dict[str, Any] | None:
+        kind = value.dtype.kind
+        if kind == "O":
+            return None
+        if kind not in RAW_KINDS or value.dtype.itemsize == 0:
+            raise EncodeError(f"numpy dtype {value.dtype} is not supported")
         if isinstance(value, np.generic) or value.nbytes < config.binary_threshold or not config.uses("arrays"):
             return stock_form(value)
+        return None
+
+    def encode(self, value: np.ndarray | np.generic, config: Config) -> Column | dict[str, Any]:
+        form = self.msgpack_form(value, config)
+        if form is not None:
+            return form
+        if value.dtype.kind == "O":
+            return _object_column(np.asarray(value))
         return _raw_column(value)
 
     def decode(self, column: Column, config: Config) -> np.ndarray:

@@ -21,6 +21,9 @@ from .base import Column
 class PandasLeaf:
     kinds = ("dataframe", "series")
 
+    def msgpack_form(self, value: pd.DataFrame | pd.Series, config: Config) -> None:
+        return None  # pandas objects have no msgpack form in hypha-rpc
+
     def encode(self, value: pd.DataFrame | pd.Series, config: Config) -> Column:
         if isinstance(value, pd.Series):
             frame = value.to_frame()
