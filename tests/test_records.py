@@ -50,7 +50,7 @@ def test_records_as_pandas_gives_a_dataframe() -> None:
 def test_records_as_arrow_gives_a_table() -> None:
     decoded = round_trip(RECORDS, records_as="arrow")
     assert isinstance(decoded, pa.Table)
-    assert decoded.equals(pa.Table.from_pylist(RECORDS, schema=pa.schema([("id", pa.int64()), ("name", pa.large_string()), ("score", pa.float64())])))
+    assert decoded.equals(pa.Table.from_pylist(RECORDS, schema=pa.schema([("id", pa.int64()), ("name", pa.string()), ("score", pa.float64())])))
 
 
 def test_records_as_pandas_with_mixed_column_holds_python_objects() -> None:

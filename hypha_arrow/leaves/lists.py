@@ -19,9 +19,12 @@ ARROW_TYPES: dict[type, pa.DataType] = {
     bool: pa.bool_(),
     int: pa.int64(),
     float: pa.float64(),
-    str: pa.large_string(),
-    bytes: pa.large_binary(),
+    str: pa.string(),
+    bytes: pa.binary(),
 }
+WIDE_TYPES = {str: pa.large_string(), bytes: pa.large_binary()}
+"""Past 2 GiB of text, 32-bit offsets (half the offset bytes on the wire) no longer fit."""
+DECODABLE_TYPES = frozenset(ARROW_TYPES.values()) | frozenset(WIDE_TYPES.values())
 _ITEM_BYTES = {bool: 1, int: 8, float: 8}
 
 
@@ -43,6 +46,8 @@ def to_arrow(kind: type, values: list[Any] | tuple[Any, ...]) -> pa.Array | None
     """``values`` as an Arrow array of ``kind``'s type, or None if they do not fit (big ints)."""
     try:
         return pa.array(values, type=ARROW_TYPES[kind])
+    except pa.ArrowCapacityError:
+        return pa.array(values, type=WIDE_TYPES[kind])
     except (OverflowError, pa.ArrowInvalid):
         return None
 
@@ -63,6 +68,6 @@ class ListLeaf:
         return None if values is None else Column("list", values)
 
     def decode(self, column: Column, config: Config) -> list[Any]:
-        if column.values.type not in ARROW_TYPES.values():
+        if column.values.type not in DECODABLE_TYPES:
             raise DecodeError(f"list data of type {column.values.type} is not supported")
         return column.values.to_pylist()

@@ -1,0 +1,85 @@
+"""The codec benchmark harness runs end to end at tiny scale and writes well-formed JSON.
+
+Speed numbers are not asserted: they depend on the machine; this only guards the
+harness itself (every payload and path measured, verified and recorded).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PAYLOADS = {
+    "float64-1e3",
+    "float64-1e5",
+    "float64-1e6",
+    "float64-1e7",
+    "frame-1e5",
+    "frame-1e6",
+    "strings-1e5",
+    "records-1e4",
+    "small-call",
+    "categorical-1e5",
+    "small-ints-1e6",
+}
+PATHS = {"stock", "pickle5", "arrow-none", "arrow-lz4", "arrow-zstd", "arrow-auto", "arrow-pandas", "np.copy", "msgpack"}
+# Paths that run on every payload; the others are baselines for one kind of payload.
+GENERAL_PATHS = {"stock", "pickle5", "arrow-none", "arrow-lz4", "arrow-zstd", "arrow-auto"}
+SPECIAL_CELLS = {("records-1e4", "arrow-pandas"), ("small-call", "msgpack")} | {
+    (name, "np.copy") for name in PAYLOADS if name.startswith("float64-")
+}
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("bench") / "codec.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.codec", "--scale", "tiny", "--json", str(out)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(out.read_text())
+
+
+def test_machine_info(record: dict) -> None:
+    machine = record["machine"]
+    assert record["scale"] == "tiny"
+    assert isinstance(machine["cpu_count"], int) and machine["cpu_count"] > 0
+    assert machine["python"] and machine["platform"]
+    for package in ("numpy", "pyarrow", "pandas", "msgpack", "hypha-rpc"):
+        assert machine["versions"][package]
+
+
+def test_every_payload_and_path(record: dict) -> None:
+    assert {p["name"] for p in record["payloads"]} == PAYLOADS
+    assert set(record["paths"]) == PATHS
+    measured = {(c["payload"], c["path"]) for c in record["cells"]}
+    expected = {(payload, path) for payload in PAYLOADS for path in GENERAL_PATHS} | SPECIAL_CELLS
+    assert measured == expected
+
+
+def test_cells_are_positive_medians(record: dict) -> None:
+    for cell in record["cells"]:
+        for key in ("encode_ms", "decode_ms", "total_ms"):
+            assert isinstance(cell[key], float) and cell[key] > 0, (cell, key)
+        assert cell["total_ms"] == pytest.approx(cell["encode_ms"] + cell["decode_ms"])
+        assert isinstance(cell["size_bytes"], int) and cell["size_bytes"] > 0
+        assert cell["repeats"] >= 3
+        assert cell["speedup_vs_stock"] > 0
+
+
+def test_targets_are_all_evaluated(record: dict) -> None:
+    targets = record["targets"]
+    assert targets
+    for target in targets:
+        assert target["status"] in ("PASS", "MISS"), target
+        assert isinstance(target["measured"], float) and target["measured"] > 0
+        assert target["op"] in ("<=", ">=") and target["limit"] > 0
