@@ -1,0 +1,145 @@
+"""Named, seeded payloads: the same bytes every run, so numbers are comparable across runs.
+
+Every payload is a whole RPC message (routing header + extra data) because hypha_arrow
+encodes messages, and the header's cost matters for small calls. Data payloads sit in
+``extra["args"]`` the way hypha-rpc puts a single positional argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+SEED = 20240601
+SCALES = ("tiny", "full")
+TINY_DIVISOR = 100
+TINY_FLOOR = 1000
+
+# What a routed hypha-rpc method call carries in its main message.
+ROUTING_HEADER = {
+    "type": "method",
+    "from": "ws-user-x/client-a",
+    "to": "ws-user-x/client-b:svc",
+    "method": "svc.echo",
+    "session": "abc",
+}
+
+CATEGORIES = ("red", "green", "blue", "yellow", "purple")
+
+
+class Message(NamedTuple):
+    """One RPC message as the codecs see it: routing header and extra data."""
+
+    main: dict[str, Any]
+    extra: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A named payload; ``build`` is lazy so only one large payload is alive at a time.
+
+    ``kind`` tells which baselines apply ("float-array" gets np.copy, "call" gets msgpack,
+    "records" gets the pandas decode); ``count`` is the element/row count at this scale.
+    """
+
+    name: str
+    kind: str
+    count: int
+    build: Callable[[], Message]
+
+
+def as_call(value: Any) -> Message:
+    """Wrap a value as the single positional argument of a method call."""
+    return Message(dict(ROUTING_HEADER), {"args": [value], "with_kwargs": False})
+
+
+def scaled(count: int, scale: str) -> int:
+    """Element count at ``scale``; tiny keeps a floor so small cells still mean something."""
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    if scale == "full":
+        return count
+    return max(count // TINY_DIVISOR, min(count, TINY_FLOOR))
+
+
+def _rng(salt: int) -> np.random.Generator:
+    return np.random.default_rng([SEED, salt])
+
+
+def float_array(n: int) -> Message:
+    """Random float64: incompressible, the common case for scientific arrays."""
+    return as_call(_rng(1).standard_normal(n))
+
+
+def data_frame(n: int) -> Message:
+    """Mixed-type table: int64 ids, float64 values, str names with 1000 distinct values."""
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(n, dtype=np.int64),
+            "value": _rng(2).standard_normal(n),
+            "name": [f"name-{i % 1000}" for i in range(n)],
+        }
+    )
+    return as_call(frame)
+
+
+def string_list(n: int) -> Message:
+    """Mostly distinct short strings, like keys or identifiers."""
+    return as_call([f"word-{x:x}" for x in _rng(3).integers(0, 2**40, n).tolist()])
+
+
+def records(n: int) -> Message:
+    """List of homogeneous dicts, the shape of a JSON API result."""
+    scores = _rng(4).random(n).tolist()
+    return as_call([{"id": i, "name": f"user-{i}", "score": scores[i]} for i in range(n)])
+
+
+def categorical_strings(n: int) -> Message:
+    """Few distinct strings repeated: what compression="auto" should shrink."""
+    picks = _rng(5).integers(0, len(CATEGORIES), n).tolist()
+    return as_call([CATEGORIES[i] for i in picks])
+
+
+def small_ints(n: int) -> Message:
+    """int64 values in [0, 16): mostly zero bytes, compressible."""
+    return as_call(_rng(6).integers(0, 16, n, dtype=np.int64))
+
+
+def small_call() -> Message:
+    """A typical small method call: a few scalars and a promise descriptor."""
+    extra = {
+        "args": [1, 2.5, "hello", True],
+        "with_kwargs": False,
+        "promise": {
+            "heartbeat": True,
+            "interval": 2.0,
+            "resolve": "ws-user-x/client-a:abc.resolve",
+            "reject": "ws-user-x/client-a:abc.reject",
+        },
+    }
+    return Message(dict(ROUTING_HEADER), extra)
+
+
+def _sized(name: str, kind: str, full_count: int, builder: Callable[[int], Message], scale: str) -> Payload:
+    count = scaled(full_count, scale)
+    return Payload(name, kind, count, lambda: builder(count))
+
+
+def payloads(scale: str) -> list[Payload]:
+    """All payloads in report order; names are the full-scale names at every scale."""
+    return [
+        _sized("float64-1e3", "float-array", 1_000, float_array, scale),
+        _sized("float64-1e5", "float-array", 100_000, float_array, scale),
+        _sized("float64-1e6", "float-array", 1_000_000, float_array, scale),
+        _sized("float64-1e7", "float-array", 10_000_000, float_array, scale),
+        _sized("frame-1e5", "frame", 100_000, data_frame, scale),
+        _sized("frame-1e6", "frame", 1_000_000, data_frame, scale),
+        _sized("strings-1e5", "strings", 100_000, string_list, scale),
+        _sized("records-1e4", "records", 10_000, records, scale),
+        Payload("small-call", "call", 1, small_call),
+        _sized("categorical-1e5", "repetitive", 100_000, categorical_strings, scale),
+        _sized("small-ints-1e6", "repetitive", 1_000_000, small_ints, scale),
+    ]
