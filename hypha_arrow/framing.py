@@ -218,6 +218,7 @@ def _unpack(data: Buffer, count: int, config: Config) -> tuple[list[Any], int]:
     fed = min(len(view), FIRST_READ)
     objects: list[Any] = []
     while len(objects) < count:
+        start = unpacker.tell()
         try:
             objects.append(unpacker.unpack())
         except msgpack.OutOfData:
@@ -226,8 +227,8 @@ def _unpack(data: Buffer, count: int, config: Config) -> tuple[list[Any], int]:
                 unpacker.feed(view[fed:more])
                 fed = more
                 continue
-            if not objects:
-                raise DecodeError("empty or truncated msgpack data") from None
+            if not objects or start != len(view):
+                raise DecodeError(f"msgpack data truncated at byte {len(view)}") from None
             objects.append(None)
         except (ValueError, msgpack.UnpackException) as error:
             raise DecodeError(f"invalid msgpack at byte {unpacker.tell()}: {error}") from None

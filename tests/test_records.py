@@ -87,3 +87,9 @@ def test_int_map_keys_are_refused_on_decode_like_hypha_rpc() -> None:
     # msgpack's strict_map_key, as in hypha-rpc: int keys would allow hash-collision attacks.
     with pytest.raises(hypha_arrow.DecodeError, match="map key"):
         hypha_arrow.decode(hypha_arrow.encode([{1: "a"}]))
+
+
+def test_records_as_pandas_with_only_mixed_columns() -> None:
+    rows = [{"v": i if i % 2 else str(i)} for i in range(600)]
+    decoded = round_trip(rows, records_as="pandas")
+    assert decoded.shape == (600, 1) and decoded["v"].tolist() == [r["v"] for r in rows]

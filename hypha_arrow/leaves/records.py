@@ -34,7 +34,7 @@ class RecordsLeaf:
         if shape is None:
             return None
         names, layouts, layout_ids = shape
-        if len(rows) * len(names) * 8 < config.binary_threshold:
+        if not names or len(rows) * len(names) * 8 < config.binary_threshold:
             return None
         if len(layouts) == 1:
             columns = [[row[name] for row in rows] for name in names]
@@ -132,7 +132,10 @@ def _as_arrow(values: pa.StructArray, index: int) -> pa.Array:
 def _as_pandas(values: pa.StructArray, names: list[str]) -> pd.DataFrame:
     """A DataFrame; msgpack-cell columns become object columns holding the unpacked values."""
     simple = [i for i in range(len(names)) if not _is_cells(values, i)]
-    frame = pa.RecordBatch.from_arrays([values.field(i) for i in simple], names=[names[i] for i in simple]).to_pandas()
+    if simple:
+        frame = pa.RecordBatch.from_arrays([values.field(i) for i in simple], names=[names[i] for i in simple]).to_pandas()
+    else:
+        frame = pd.DataFrame(index=pd.RangeIndex(len(values)))
     for i in range(len(names)):
         if i not in simple:
             frame.insert(i, names[i], pd.Series(_python_column(values, i), dtype=object, index=frame.index))
@@ -142,7 +145,7 @@ def _as_pandas(values: pa.StructArray, names: list[str]) -> pd.DataFrame:
 def _rows(values: pa.StructArray, names: list[str], layouts: Any) -> list[dict[str, Any]]:
     columns = [_python_column(values, i) for i in range(len(names))]
     if layouts is None:
-        return [dict(zip(names, row)) for row in zip(*columns)] if names else [{} for _ in range(len(values))]
+        return [dict(zip(names, row)) for row in zip(*columns)]
     if (
         values.type.num_fields != len(names) + 1
         or values.type.field(len(names)).type != pa.uint16()

@@ -1,0 +1,211 @@
+"""Bad input gets a typed error naming what was wrong: never a crash, a hang or code execution."""
+
+from __future__ import annotations
+
+import struct
+
+import msgpack
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import hypha_arrow
+from frames import join, split
+from hypha_arrow.framing import DESCRIPTOR_KEY
+
+HEADER = {"type": "method", "to": "ws/client:svc"}
+
+
+def hybrid_frame(**config: object) -> bytes:
+    frame = pd.DataFrame({"a": np.arange(3000), "s": [f"x{i}" for i in range(3000)]})
+    extra = {"args": [np.arange(5000.0), frame, ["t"] * 2000], "with_kwargs": False}
+    return hypha_arrow.encode_message(HEADER, extra, config=hypha_arrow.Config(**config) if config else None)
+
+
+@pytest.mark.parametrize("data", [b"", b"\xc1", b"\x81", b"\x92\x01", b"\xdd\xff\xff\xff\xff", b"\xdf\xff\xff\xff\xff\x00"])
+def test_malformed_msgpack_raises_decode_error(data: bytes) -> None:
+    with pytest.raises(hypha_arrow.DecodeError):
+        hypha_arrow.decode_message(data)
+    with pytest.raises(hypha_arrow.DecodeError):
+        hypha_arrow.decode(data)
+
+
+def test_header_that_is_not_a_map_is_refused() -> None:
+    with pytest.raises(hypha_arrow.DecodeError, match="header must be a map"):
+        hypha_arrow.decode_message(msgpack.packb([1, 2]))
+
+
+def test_non_buffer_input_is_refused() -> None:
+    with pytest.raises(hypha_arrow.DecodeError, match="expected bytes"):
+        hypha_arrow.decode_message("text")  # type: ignore[arg-type]
+
+
+def test_every_truncation_of_a_hybrid_frame_is_refused() -> None:
+    frame = hybrid_frame()
+    header_end = len(msgpack.packb(HEADER))  # cut there, it is a valid header-only frame
+    for cut in [c for c in range(0, 400) if c != header_end] + list(range(400, len(frame), 997)):
+        with pytest.raises(hypha_arrow.DecodeError):
+            hypha_arrow.decode_message(frame[:cut])
+
+
+def test_bytes_appended_to_a_hybrid_frame_are_refused() -> None:
+    with pytest.raises(hypha_arrow.DecodeError, match="descriptor says"):
+        hypha_arrow.decode_message(hybrid_frame() + b"\x00" * 8)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"version": 99},
+        {"length": -1},
+        {"length": "big"},
+        {"columns": "nope"},
+        {"columns": [["args", 0]]},
+        {"columns": [["args", 0], ["args", 1], ["args", 7]]},
+        {"columns": [["args", 0], ["args", 0], ["args", 2]]},
+        {"columns": [["args", 0], ["with_kwargs"], ["args", 2]]},
+        {"columns": [[], ["args", 1], ["args", 2]]},
+        {"columns": [["args", 0], ["args", 1], ["args", 2, 0, 1]]},
+    ],
+)
+def test_lying_descriptor_is_refused(change: dict) -> None:
+    header, skeleton, section = split(hybrid_frame())
+    skeleton[DESCRIPTOR_KEY].update(change)
+    with pytest.raises(hypha_arrow.DecodeError):
+        hypha_arrow.decode_message(join(header, skeleton, section, fix_length="length" not in change))
+
+
+def test_descriptor_that_is_not_a_map_is_refused() -> None:
+    header, skeleton, section = split(hybrid_frame())
+    skeleton[DESCRIPTOR_KEY] = [1, 2]
+    with pytest.raises(hypha_arrow.DecodeError, match="descriptor"):
+        hypha_arrow.decode_message(msgpack.packb(header) + msgpack.packb(skeleton) + section)
+
+
+def test_flipped_bytes_in_the_arrow_section_never_escape_as_other_errors() -> None:
+    header, skeleton, section = split(hybrid_frame())
+    rng = np.random.default_rng(0)
+    outcomes = set()
+    for position in rng.integers(0, len(section), size=300):
+        corrupt = bytearray(section)
+        corrupt[position] ^= 0xFF
+        try:
+            hypha_arrow.decode_message(join(header, skeleton, bytes(corrupt)))
+            outcomes.add("decoded")
+        except hypha_arrow.DecodeError:
+            outcomes.add("refused")
+    assert "refused" in outcomes
+
+
+def test_random_section_bytes_are_refused() -> None:
+    header, skeleton, section = split(hybrid_frame())
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        noise = rng.integers(0, 256, size=len(section), dtype=np.uint8).tobytes()
+        with pytest.raises(hypha_arrow.DecodeError):
+            hypha_arrow.decode_message(join(header, skeleton, noise))
+
+
+def test_decompressed_size_over_the_limit_is_refused() -> None:
+    frame = hypha_arrow.encode({"zeros": np.zeros(4_000_000)}, config=hypha_arrow.Config(compression_algorithm="zstd"))
+    assert len(frame) < 100_000
+    with pytest.raises(hypha_arrow.DecodeError, match="max_decompressed_bytes"):
+        hypha_arrow.decode(frame, config=hypha_arrow.Config(max_decompressed_bytes=10_000_000))
+    assert hypha_arrow.decode(frame)["zeros"].shape == (4_000_000,)
+
+
+def test_forged_decompressed_size_is_refused_before_allocating() -> None:
+    frame = hypha_arrow.encode({"zeros": np.zeros(100_000)}, config=hypha_arrow.Config(compression_algorithm="lz4"))
+    declared = struct.pack("<q", 100_000 * 8)
+    forged = frame.replace(declared, struct.pack("<q", 1 << 50))
+    assert forged != frame
+    with pytest.raises(hypha_arrow.DecodeError, match="max_decompressed_bytes"):
+        hypha_arrow.decode(forged)
+
+
+def test_frame_section_and_column_limits_are_enforced() -> None:
+    frame = hybrid_frame()
+    with pytest.raises(hypha_arrow.DecodeError, match="max_frame_bytes"):
+        hypha_arrow.decode_message(frame, config=hypha_arrow.Config(max_frame_bytes=1000))
+    with pytest.raises(hypha_arrow.DecodeError, match="max_section_bytes"):
+        hypha_arrow.decode_message(frame, config=hypha_arrow.Config(max_section_bytes=1000))
+    with pytest.raises(hypha_arrow.DecodeError, match="max_columns"):
+        hypha_arrow.decode_message(frame, config=hypha_arrow.Config(max_columns=2))
+
+
+def test_pickle_based_extension_type_is_refused_without_running_its_deserialiser() -> None:
+    calls: list[bytes] = []
+
+    class PickledType(pa.ExtensionType):
+        """Stands for any extension type whose deserialiser would run code from the wire."""
+
+        def __init__(self) -> None:
+            super().__init__(pa.int64(), "test.pickled")
+
+        def __arrow_ext_serialize__(self) -> bytes:
+            return b"\x80\x05pickled-payload"
+
+        @classmethod
+        def __arrow_ext_deserialize__(cls, storage_type: pa.DataType, serialized: bytes) -> "PickledType":
+            calls.append(serialized)
+            return cls()
+
+    pa.register_extension_type(PickledType())
+    try:
+        array = pa.ExtensionArray.from_storage(PickledType(), pa.array([1, 2, 3]))
+        nested = pa.StructArray.from_arrays([array], names=["inner"])
+        for value in (array, nested, pa.table({"col": array})):
+            with pytest.raises(hypha_arrow.DecodeError, match="test.pickled"):
+                hypha_arrow.decode(hypha_arrow.encode(value))
+        assert calls == []
+    finally:
+        pa.unregister_extension_type("test.pickled")
+
+
+def test_ndarray_metadata_asking_for_object_dtype_is_refused() -> None:
+    frame = hypha_arrow.encode(np.arange(1000, dtype="i8"))
+    forged = frame.replace(b'"dtype": "<i8"', b'"dtype": "|O8"')
+    assert forged != frame
+    with pytest.raises(hypha_arrow.DecodeError, match="dtype"):
+        hypha_arrow.decode(forged)
+
+
+def test_ndarray_metadata_with_wrong_shape_is_refused() -> None:
+    frame = hypha_arrow.encode(np.arange(1000, dtype="i8"))
+    forged = frame.replace(b'"shape": [1000]', b'"shape": [1001]')
+    with pytest.raises(hypha_arrow.DecodeError, match="does not hold"):
+        hypha_arrow.decode(forged)
+
+
+def test_stock_ndarray_form_with_object_dtype_is_refused_by_standalone_decode() -> None:
+    form = {"_rtype": "ndarray", "_rvalue": b"\x00" * 16, "_rshape": [2], "_rdtype": "object"}
+    with pytest.raises(hypha_arrow.DecodeError, match="raw bytes"):
+        hypha_arrow.decode(msgpack.packb(form))
+
+
+def test_unsupported_value_names_its_path() -> None:
+    with pytest.raises(hypha_arrow.EncodeError) as error:
+        hypha_arrow.encode_message(HEADER, {"args": [1, {"table": {"price": object()}}]})
+    assert error.value.path == "args[1]['table']['price']"
+    assert "unsupported type builtins.object" in str(error.value)
+
+
+def test_reference_cycles_and_deep_nesting_are_refused() -> None:
+    cycle: list = [np.zeros(10)]
+    cycle.append(cycle)
+    with pytest.raises(hypha_arrow.EncodeError, match="max_depth"):
+        hypha_arrow.encode_message(HEADER, {"args": cycle})
+
+
+def test_integers_beyond_64_bits_are_refused_with_their_path() -> None:
+    with pytest.raises(hypha_arrow.EncodeError, match=r"args\[0\]\[1\].*64 bits"):
+        hypha_arrow.encode_message(HEADER, {"args": [[np.zeros(200), 2**70]]})
+
+
+def test_config_rejects_invalid_options() -> None:
+    for bad in ({"compression_algorithm": "gzip"}, {"records_as": "dict"}, {"binary_threshold": -1},
+                {"optimization_patterns": {"arrays", "pictures"}}, {"max_columns": 0}, {"compression_level": "high"},
+                {"enable_binary_optimization": 1}):
+        with pytest.raises(ValueError):
+            hypha_arrow.Config(**bad)
