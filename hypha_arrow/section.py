@@ -8,6 +8,7 @@ value's data, so values of any length and type share one schema. Field metadata
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from .errors import DecodeError
 from .leaves import Column
 
 META_KEY = b"hypha_arrow"
+_END_OF_STREAM = 8
 ALLOWED_EXTENSIONS = frozenset({"pandas.period", "pandas.interval"})
 """Extension types whose deserialisation is plain JSON; any other one is refused
 before Arrow reads the schema (no pickle-based type can ever load)."""
@@ -39,21 +41,42 @@ def encode(columns: list[Column], config: Config) -> EncodedSection:
     codec = compression.choose(config, [b for column in batch.columns for b in _buffers(column)])
     options = pa.ipc.IpcWriteOptions(compression=_codec(codec, config.compression_level))
     if codec is None:
-        sizer = pa.MockOutputStream()
-        _write(batch, options, sizer)
-        return EncodedSection(sizer.size(), None, lambda target: _write(batch, options, pa.FixedSizeBufferWriter(target)))
+        size = _plain_size(batch, options)
+        return EncodedSection(size, None, lambda target: _write_exactly(batch, options, target, size))
     sink = pa.BufferOutputStream()
     _write(batch, options, sink)
     data = sink.getvalue()
     return EncodedSection(data.size, codec, lambda target: pa.FixedSizeBufferWriter(target).write(data))
 
 
+def _write_exactly(batch: pa.RecordBatch, options: pa.ipc.IpcWriteOptions, target: pa.Buffer, size: int) -> None:
+    writer = pa.FixedSizeBufferWriter(target)
+    _write(batch, options, writer)
+    if writer.tell() != size:  # never ship uninitialised frame bytes
+        raise RuntimeError(f"Arrow section is {writer.tell()} bytes, {size} were computed")
+
+
+def _plain_size(batch: pa.RecordBatch, options: pa.ipc.IpcWriteOptions) -> int:
+    """Exact size of the uncompressed stream, so it can be written straight into the frame."""
+    if not any(_has_dictionary(field.type) for field in batch.schema):
+        return batch.schema.serialize().size + pa.ipc.get_record_batch_size(batch) + _END_OF_STREAM
+    sizer = pa.MockOutputStream()  # dictionary batches: let the writer count them
+    _write(batch, options, sizer)
+    return sizer.size()
+
+
+def _has_dictionary(kind: pa.DataType) -> bool:
+    if pa.types.is_dictionary(kind):
+        return True
+    return any(_has_dictionary(kind.field(i).type) for i in range(kind.num_fields))
+
+
 def _batch(columns: list[Column]) -> pa.RecordBatch:
     arrays, fields = [], []
     for index, column in enumerate(columns):
         values = column.values
-        offsets = pa.array(np.array([0, len(values)], dtype=np.int64))
-        arrays.append(pa.LargeListArray.from_arrays(offsets, values))
+        offsets = pa.py_buffer(struct.pack("<qq", 0, len(values)))
+        arrays.append(pa.Array.from_buffers(pa.large_list(values.type), 1, [None, offsets], children=[values]))
         metadata = dict(column.arrow_metadata)
         metadata[META_KEY] = json.dumps({"kind": column.kind, **column.meta}).encode()
         fields.append(pa.field(str(index), arrays[-1].type, nullable=False, metadata=metadata))
