@@ -105,6 +105,7 @@ def _cell_json(cell: Cell, cells: Cells) -> dict[str, Any]:
         "path": cell.path,
         "encode_ms": cell.encode_s * 1e3,
         "decode_ms": cell.decode_s * 1e3,
+        "warm_decode_ms": cell.warm_decode_s * 1e3,
         "total_ms": cell.total_s * 1e3,
         "size_bytes": cell.size_bytes,
         "repeats": cell.repeats,

@@ -48,8 +48,12 @@ def total_ratio(payload: str, path: str, reference: str) -> Callable[[Cells], fl
 
 
 def decode_ratio(payload: str, reference_payload: str, path: str) -> Callable[[Cells], float]:
-    """``path``'s decode time on ``payload`` as a multiple of its decode on ``reference_payload``."""
-    return lambda cells: cells[payload, path].decode_s / cells[reference_payload, path].decode_s
+    """``path``'s warm decode time on ``payload`` as a multiple of that on ``reference_payload``.
+
+    Warm: the decoder's own work. Right after encoding 80 MB the caches are cold and any
+    decode, of any size, pays for that (measured: a 1e3 decode after an 80 MB copy is as slow).
+    """
+    return lambda cells: cells[payload, path].warm_decode_s / cells[reference_payload, path].warm_decode_s
 
 
 def size_ratio(payload: str, path: str, reference: str) -> Callable[[Cells], float]:
@@ -62,7 +66,7 @@ TARGETS: tuple[Target, ...] = (
     Target("float64-1e7 vs stock", "arrow-none >= 10x faster than stock", speedup("float64-1e7", "arrow-none"), ">=", 10),
     Target("float64-1e6 vs np.copy", "arrow-none <= 2x np.copy time", total_ratio("float64-1e6", "arrow-none", "np.copy"), "<=", 2),
     Target("float64-1e7 vs np.copy", "arrow-none <= 2x np.copy time", total_ratio("float64-1e7", "arrow-none", "np.copy"), "<=", 2),
-    Target("float64 decode 1e7 vs 1e3", "arrow-none decode of 1e7 <= 3x decode of 1e3", decode_ratio("float64-1e7", "float64-1e3", "arrow-none"), "<=", 3),
+    Target("float64 decode 1e7 vs 1e3", "arrow-none warm decode of 1e7 <= 3x that of 1e3", decode_ratio("float64-1e7", "float64-1e3", "arrow-none"), "<=", 3),
     Target("frame-1e6 vs stock", "arrow-none >= 50x faster than stock", speedup("frame-1e6", "arrow-none"), ">=", 50),
     Target("frame-1e6 vs pickle5", "arrow-none <= pickle5 time", total_ratio("frame-1e6", "arrow-none", "pickle5"), "<=", 1),
     Target("records-1e4 vs stock", "arrow-none (list of dicts) >= 10x faster than stock", speedup("records-1e4", "arrow-none"), ">=", 10),

@@ -24,7 +24,13 @@ ARROW_TYPES: dict[type, pa.DataType] = {
 }
 WIDE_TYPES = {str: pa.large_string(), bytes: pa.large_binary()}
 """Past 2 GiB of text, 32-bit offsets (half the offset bytes on the wire) no longer fit."""
-DECODABLE_TYPES = frozenset(ARROW_TYPES.values()) | frozenset(WIDE_TYPES.values())
+TEXT_TYPES = frozenset(WIDE_TYPES.values()) | {pa.string(), pa.binary()}
+DECODABLE_TYPES = frozenset(ARROW_TYPES.values()) | TEXT_TYPES
+
+DICTIONARY_MIN_LENGTH = 1024
+DICTIONARY_PROBE = 1024
+"""Repeated strings (labels, categories) are dictionary-encoded when a probe of this
+many evenly spaced values finds at most half of them distinct."""
 _ITEM_BYTES = {bool: 1, int: 8, float: 8}
 
 
@@ -39,17 +45,42 @@ def data_size(kind: type, values: list[Any] | tuple[Any, ...]) -> int:
     """Bytes the elements' data occupies, to compare with the binary threshold."""
     if kind in _ITEM_BYTES:
         return _ITEM_BYTES[kind] * len(values)
-    return sum(len(v) for v in values if v is not None)
+    try:
+        return sum(map(len, values))
+    except TypeError:  # None among the values
+        return sum(len(v) for v in values if v is not None)
 
 
 def to_arrow(kind: type, values: list[Any] | tuple[Any, ...]) -> pa.Array | None:
     """``values`` as an Arrow array of ``kind``'s type, or None if they do not fit (big ints)."""
     try:
-        return pa.array(values, type=ARROW_TYPES[kind])
+        array = pa.array(values, type=ARROW_TYPES[kind])
     except pa.ArrowCapacityError:
-        return pa.array(values, type=WIDE_TYPES[kind])
+        array = pa.array(values, type=WIDE_TYPES[kind])
     except (OverflowError, pa.ArrowInvalid):
         return None
+    return _dictionary_encoded(array, values) if kind in WIDE_TYPES else array
+
+
+def _dictionary_encoded(array: pa.Array, values: list[Any] | tuple[Any, ...]) -> pa.Array:
+    """``array`` as indices into its distinct values, when values repeat enough to shrink it."""
+    if len(values) < DICTIONARY_MIN_LENGTH:
+        return array
+    step = len(values) // DICTIONARY_PROBE
+    if len(set(values[::step])) > DICTIONARY_PROBE // 2:
+        return array
+    encoded = array.dictionary_encode()
+    dictionary = encoded.dictionary
+    index_type = pa.int8() if len(dictionary) <= 127 else pa.int16() if len(dictionary) <= 32767 else pa.int32()
+    encoded = pa.DictionaryArray.from_arrays(encoded.indices.cast(index_type), dictionary)
+    return encoded if encoded.nbytes <= array.nbytes // 2 else array
+
+
+def is_decodable(kind: pa.DataType) -> bool:
+    """A type ``to_arrow`` can produce."""
+    if pa.types.is_dictionary(kind):
+        return kind.value_type in TEXT_TYPES
+    return kind in DECODABLE_TYPES
 
 
 class ListLeaf:
@@ -68,6 +99,6 @@ class ListLeaf:
         return None if values is None else Column("list", values)
 
     def decode(self, column: Column, config: Config) -> list[Any]:
-        if column.values.type not in DECODABLE_TYPES:
+        if not is_decodable(column.values.type):
             raise DecodeError(f"list data of type {column.values.type} is not supported")
         return column.values.to_pylist()
