@@ -93,3 +93,15 @@ def test_records_as_pandas_with_only_mixed_columns() -> None:
     rows = [{"v": i if i % 2 else str(i)} for i in range(600)]
     decoded = round_trip(rows, records_as="pandas")
     assert decoded.shape == (600, 1) and decoded["v"].tolist() == [r["v"] for r in rows]
+
+
+def test_repeated_strings_are_dictionary_encoded_only_when_compressing() -> None:
+    rows = [{"id": i, "tag": ["red", "green", None][i % 3]} for i in range(3000)]
+    plain = hypha_arrow.encode(rows)
+    packed = hypha_arrow.encode(rows, config=hypha_arrow.Config(compression_algorithm="zstd"))
+    assert "dictionary" not in str(hypha_arrow.inspect(plain)["section"]["columns"][0]["type"])
+    assert "dictionary" in str(hypha_arrow.inspect(packed)["section"]["columns"][0]["type"])
+    assert_same_records(rows, hypha_arrow.decode(packed))
+    for records_as in ("pandas", "arrow"):
+        config = hypha_arrow.Config(records_as=records_as)
+        assert str(hypha_arrow.decode(packed, config=config)["tag"].dtype if records_as == "pandas" else hypha_arrow.decode(packed, config=config).schema.field("tag").type) in ("str", "string")

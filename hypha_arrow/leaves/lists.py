@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from ..config import Config
@@ -29,8 +30,8 @@ DECODABLE_TYPES = frozenset(ARROW_TYPES.values()) | TEXT_TYPES
 
 DICTIONARY_MIN_LENGTH = 1024
 DICTIONARY_PROBE = 1024
-"""Repeated strings (labels, categories) are dictionary-encoded when a probe of this
-many evenly spaced values finds at most half of them distinct."""
+"""When compression is on, repeated strings (labels, categories) are dictionary-encoded
+if a probe of this many evenly spaced values finds at most half of them distinct."""
 _ITEM_BYTES = {bool: 1, int: 8, float: 8}
 
 
@@ -51,7 +52,7 @@ def data_size(kind: type, values: list[Any] | tuple[Any, ...]) -> int:
         return sum(len(v) for v in values if v is not None)
 
 
-def to_arrow(kind: type, values: list[Any] | tuple[Any, ...]) -> pa.Array | None:
+def to_arrow(kind: type, values: list[Any] | tuple[Any, ...], config: Config) -> pa.Array | None:
     """``values`` as an Arrow array of ``kind``'s type, or None if they do not fit (big ints)."""
     try:
         array = pa.array(values, type=ARROW_TYPES[kind])
@@ -59,7 +60,8 @@ def to_arrow(kind: type, values: list[Any] | tuple[Any, ...]) -> pa.Array | None
         array = pa.array(values, type=WIDE_TYPES[kind])
     except (OverflowError, pa.ArrowInvalid):
         return None
-    return _dictionary_encoded(array, values) if kind in WIDE_TYPES else array
+    compressing = config.compression_algorithm is not None and config.uses("compression")
+    return _dictionary_encoded(array, values) if compressing and kind in WIDE_TYPES else array
 
 
 def _dictionary_encoded(array: pa.Array, values: list[Any] | tuple[Any, ...]) -> pa.Array:
@@ -95,10 +97,20 @@ class ListLeaf:
         enabled = config.uses("strings") if kind in (str, bytes) else config.uses("arrays") and config.typed_array_optimization
         if not enabled or data_size(kind, value) < config.binary_threshold:
             return None
-        values = to_arrow(kind, value)
+        values = to_arrow(kind, value, config)
         return None if values is None else Column("list", values)
 
     def decode(self, column: Column, config: Config) -> list[Any]:
         if not is_decodable(column.values.type):
             raise DecodeError(f"list data of type {column.values.type} is not supported")
-        return column.values.to_pylist()
+        return python_list(column.values)
+
+
+def python_list(values: pa.Array) -> list[Any]:
+    """``values.to_pylist()``, fast for dictionary arrays (whose ``to_pylist`` boxes every index)."""
+    if not pa.types.is_dictionary(values.type):
+        return values.to_pylist()
+    distinct = np.empty(len(values.dictionary) + 1, dtype=object)
+    distinct[:-1] = values.dictionary.to_pylist()  # the extra last slot stands for null
+    indices = values.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    return distinct[indices].tolist()

@@ -17,7 +17,7 @@ import pyarrow as pa
 from ..config import Config
 from ..errors import DecodeError
 from .base import Column
-from .lists import ARROW_TYPES, element_type, to_arrow
+from .lists import ARROW_TYPES, element_type, python_list, to_arrow
 
 MAX_LAYOUTS = 64
 MAX_KEYS = 1024
@@ -42,7 +42,7 @@ class RecordsLeaf:
             columns = [[row.get(name) for row in rows] for name in names]
         arrays, fields = [], []
         for name, values in zip(names, columns):
-            array, metadata = _column(values)
+            array, metadata = _column(values, config)
             if array is None:
                 return None
             arrays.append(array)
@@ -87,11 +87,11 @@ def _layouts(rows: list[Any] | tuple[Any, ...]) -> tuple[list[str], list[tuple[s
     return names, list(layouts), layout_ids
 
 
-def _column(values: list[Any]) -> tuple[pa.Array | None, dict[bytes, bytes] | None]:
+def _column(values: list[Any], config: Config) -> tuple[pa.Array | None, dict[bytes, bytes] | None]:
     """One simple-typed Arrow array, or msgpack-packed cells when types mix or nest."""
     kind = element_type(values)
     if kind in ARROW_TYPES:
-        array = to_arrow(kind, values)
+        array = to_arrow(kind, values, config)
         if array is not None:
             return array, None
     elif kind is None and all(v is None for v in values):
@@ -109,7 +109,7 @@ def _is_cells(values: pa.StructArray, index: int) -> bool:
 
 
 def _python_column(values: pa.StructArray, index: int) -> list[Any]:
-    items = values.field(index).to_pylist()
+    items = python_list(values.field(index))
     if not _is_cells(values, index):
         return items
     try:
@@ -118,10 +118,16 @@ def _python_column(values: pa.StructArray, index: int) -> list[Any]:
         raise DecodeError(f"invalid msgpack cell in record column {index}: {error}") from None
 
 
+def _field(values: pa.StructArray, index: int) -> pa.Array:
+    """A key column as the plain array it was built from (dictionary encoding is wire-only)."""
+    column = values.field(index)
+    return column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
+
+
 def _as_arrow(values: pa.StructArray, index: int) -> pa.Array:
     """A column for ``records_as="arrow"``: msgpack cells unpacked when Arrow can hold them."""
     if not _is_cells(values, index):
-        return values.field(index)
+        return _field(values, index)
     items = _python_column(values, index)
     try:
         return pa.array(items)
@@ -133,7 +139,7 @@ def _as_pandas(values: pa.StructArray, names: list[str]) -> pd.DataFrame:
     """A DataFrame; msgpack-cell columns become object columns holding the unpacked values."""
     simple = [i for i in range(len(names)) if not _is_cells(values, i)]
     if simple:
-        frame = pa.RecordBatch.from_arrays([values.field(i) for i in simple], names=[names[i] for i in simple]).to_pandas()
+        frame = pa.RecordBatch.from_arrays([_field(values, i) for i in simple], names=[names[i] for i in simple]).to_pandas()
     else:
         frame = pd.DataFrame(index=pd.RangeIndex(len(values)))
     for i in range(len(names)):
