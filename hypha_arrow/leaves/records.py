@@ -8,6 +8,7 @@ type hold each value msgpack-packed, so nothing is ever coerced.
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any
 
 import msgpack
@@ -151,7 +152,7 @@ def _as_pandas(values: pa.StructArray, names: list[str]) -> pd.DataFrame:
 def _rows(values: pa.StructArray, names: list[str], layouts: Any) -> list[dict[str, Any]]:
     columns = [_python_column(values, i) for i in range(len(names))]
     if layouts is None:
-        return [dict(zip(names, row)) for row in zip(*columns)]
+        return list(map(dict, map(zip, repeat(names), zip(*columns))))
     if (
         values.type.num_fields != len(names) + 1
         or values.type.field(len(names)).type != pa.uint16()
