@@ -2,12 +2,26 @@
 
 One obvious API: ``encode_message``/``decode_message`` for hypha-rpc frames,
 ``encode``/``decode`` for standalone values, ``Config`` for options,
-``inspect`` for debugging, and two error types.
+``inspect`` for debugging, two error types, and for hypha-rpc itself
+``connect_to_server`` (one connection) or ``enable``/``disable`` (process-wide).
 """
+
+from typing import Any
 
 from .config import Config
 from .errors import DecodeError, EncodeError
 from .framing import decode, decode_message, encode, encode_message
 from .inspection import inspect
 
-__all__ = ["Config", "DecodeError", "EncodeError", "decode", "decode_message", "encode", "encode_message", "inspect"]
+_RPC_API = ("connect_to_server", "enable", "disable")
+
+__all__ = ["Config", "DecodeError", "EncodeError", "decode", "decode_message", "encode", "encode_message", "inspect", *_RPC_API]
+
+
+def __getattr__(name: str) -> Any:
+    """The hypha-rpc integration loads on first use, so the codec alone never imports hypha-rpc."""
+    if name in _RPC_API:
+        from . import integration
+
+        return getattr(integration, name)
+    raise AttributeError(f"module 'hypha_arrow' has no attribute {name!r}")

@@ -48,12 +48,17 @@ def encode_message(main_message: dict[str, Any], extra_data: dict[str, Any] | No
         raise EncodeError(f"header is not msgpack-serialisable: {error}") from None
     if not extra_data:
         return header
+    return encode_after(header, extra_data, config)
+
+
+def encode_after(prefix: bytes, extra_data: dict[str, Any], config: Config) -> bytes:
+    """``prefix`` (a packed header, or nothing) followed by the encoded extra data, in one buffer."""
     if not isinstance(extra_data, dict):
         raise EncodeError(f"extra_data must be a dict, got {type(extra_data).__name__}")
     body = _pack_small(extra_data, config)
     if body is not None:
-        return header + body
-    return _encode_walked(header, extra_data, config)
+        return prefix + body
+    return _encode_walked(prefix, extra_data, config)
 
 
 def encode(obj: Any, *, config: Config | None = None) -> bytes:
@@ -154,16 +159,33 @@ def decode_message(data: Buffer, *, config: Config | None = None) -> tuple[dict[
     try:
         header = unpacker.unpack()
         extra = unpacker.unpack()
-        end = unpacker.tell()
-    except msgpack.OutOfData:  # a header-only frame, or a skeleton longer than the first read
-        (header, extra), end = _unpack(data, 2, config)
-    except (ValueError, msgpack.UnpackException) as error:
-        raise DecodeError(f"invalid msgpack at byte {unpacker.tell()}: {error}") from None
+    except (msgpack.OutOfData, ValueError, msgpack.UnpackException):
+        # a header-only frame, a skeleton longer than the first read, or bad input:
+        # the general path reads on or reports the error
+        (header, extra), _ = decode_objects(data, 2, config)
+    else:
+        if type(extra) is dict and DESCRIPTOR_KEY in extra:
+            _resolve(_view(data), extra, unpacker.tell(), config)
     if type(header) is not dict:
         raise DecodeError(f"message header must be a map, got {type(header).__name__}")
-    if type(extra) is dict and DESCRIPTOR_KEY in extra:
-        _resolve(_view(data), extra, end, config)
     return header, extra
+
+
+def decode_objects(data: Buffer, count: int, config: Config) -> tuple[list[Any], list[Any]]:
+    """The first ``count`` msgpack objects, the last one's Arrow section resolved into it,
+    and the values taken from that section (for callers that must not walk them again)."""
+    unpacker = _unpacker(data, config)
+    try:
+        objects = [unpacker.unpack() for _ in range(count)]
+        end = unpacker.tell()
+    except msgpack.OutOfData:  # a header-only frame, or a skeleton longer than the first read
+        objects, end = _unpack(data, count, config)
+    except (ValueError, msgpack.UnpackException) as error:
+        raise DecodeError(f"invalid msgpack at byte {unpacker.tell()}: {error}") from None
+    last = objects[-1]
+    if type(last) is dict and DESCRIPTOR_KEY in last:
+        return objects, _resolve(_view(data), last, end, config)
+    return objects, []
 
 
 def decode(data: Buffer, *, config: Config | None = None) -> Any:
@@ -235,8 +257,8 @@ def _unpack(data: Buffer, count: int, config: Config) -> tuple[list[Any], int]:
     return objects, unpacker.tell()
 
 
-def _resolve(view: memoryview, skeleton: dict[str, Any], end: int, config: Config) -> None:
-    """Decode the Arrow section after ``end`` and put its columns into ``skeleton`` in place."""
+def _resolve(view: memoryview, skeleton: dict[str, Any], end: int, config: Config) -> list[Any]:
+    """Decode the Arrow section after ``end``, put its columns into ``skeleton`` in place, return them."""
     length, paths = _descriptor(skeleton.pop(DESCRIPTOR_KEY), config)
     if end + length != len(view):
         raise DecodeError(f"descriptor says the Arrow section is {length} bytes, the frame holds {len(view) - end}")
@@ -244,7 +266,9 @@ def _resolve(view: memoryview, skeleton: dict[str, Any], end: int, config: Confi
     columns = section.decode(buffer, config)
     if len(columns) != len(paths):
         raise DecodeError(f"descriptor lists {len(paths)} columns, the Arrow section has {len(columns)}")
-    restore(skeleton, paths, [_decode_column(i, column, paths[i], config) for i, column in enumerate(columns)])
+    values = [_decode_column(i, column, paths[i], config) for i, column in enumerate(columns)]
+    restore(skeleton, paths, values)
+    return values
 
 
 def _descriptor(descriptor: Any, config: Config) -> tuple[int, list[Path]]:

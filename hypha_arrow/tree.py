@@ -71,6 +71,8 @@ class Extraction:
                 if column is not None:
                     return self._take(column)
             return [self._child(index, item) for index, item in enumerate(value)]
+        if kind is Column:  # built ahead by a caller that already had to inspect the value
+            return self._take(value)
         leaf = leaf_for(value)
         if leaf is not None:
             try:

@@ -1,0 +1,180 @@
+"""End-to-end benchmark through a real local Hypha server: ``python -m benchmarks.e2e [--scale tiny|full]``.
+
+Client B calls an echo service on client A (B -> server -> A -> server -> B), first with
+stock hypha-rpc clients, then with hypha_arrow clients, in the same run against the same
+server; medians of repeated echoes. Stock cannot send DataFrames, so its DataFrame echo
+sends dict-of-lists and rebuilds the frame on arrival (that work counts for stock).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+import hypha_arrow
+from benchmarks.payloads import SCALES, data_frame, float_array, records, scaled
+from benchmarks.report import machine_info
+from hypha_arrow.local_server import LocalServer
+
+DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "e2e.json"
+REPEATS = {"tiny": 3, "full": 5}
+STOCK_REPEATS_CAP_S = 20.0
+"""Stock echoes of the largest payloads take seconds each: repeat them fewer times."""
+
+
+@dataclass(frozen=True)
+class EchoCase:
+    name: str
+    build: Callable[[], Any]
+
+
+@dataclass
+class EchoResult:
+    case: str
+    mode: str
+    median_s: float
+    repeats: int
+
+
+def cases(scale: str) -> list[EchoCase]:
+    """The issue's payloads; values are the bare arguments of the echo call."""
+    def arg(builder: Callable[[int], Any], count: int) -> Callable[[], Any]:
+        return lambda: builder(scaled(count, scale)).extra["args"][0]
+
+    return [
+        EchoCase("int", lambda: 42),
+        EchoCase("float64-1e6", arg(float_array, 1_000_000)),
+        EchoCase("float64-1e7", arg(float_array, 10_000_000)),
+        EchoCase("frame-1e6", arg(data_frame, 1_000_000)),
+        EchoCase("records-1e4", arg(records, 10_000)),
+    ]
+
+
+def _to_stock(value: Any) -> Any:
+    return {str(c): value[c].tolist() for c in value} if isinstance(value, pd.DataFrame) else value
+
+
+def _from_stock(sent: Any, received: Any) -> Any:
+    return pd.DataFrame(dict(received)) if isinstance(sent, pd.DataFrame) else received
+
+
+async def _echo_once(service: Any, value: Any, stock: bool) -> tuple[float, Any]:
+    started = time.perf_counter()
+    if stock:
+        result = _from_stock(value, await service.echo(_to_stock(value)))
+    else:
+        result = await service.echo(value)
+    return time.perf_counter() - started, result
+
+
+def _check(sent: Any, received: Any, where: str) -> None:
+    if isinstance(sent, np.ndarray):
+        ok = isinstance(received, np.ndarray) and np.array_equal(sent, received)
+    elif isinstance(sent, pd.DataFrame):
+        ok = isinstance(received, pd.DataFrame) and sent.equals(received)
+    else:
+        ok = sent == received
+    if not ok:
+        raise AssertionError(f"{where}: the echo differs from what was sent")
+
+
+async def run_mode(url: str, mode: str, chosen: list[EchoCase], repeats: int) -> list[EchoResult]:
+    from hypha_rpc import connect_to_server
+
+    stock = mode == "stock"
+    connect = connect_to_server if stock else hypha_arrow.connect_to_server
+    service_side = await connect({"server_url": url})
+    caller = await connect({"server_url": url})
+    try:
+        info = await service_side.register_service({"id": f"echo-{mode}", "config": {"visibility": "public"}, "echo": lambda value: value})
+        service = await caller.get_service(info.id)
+        results = []
+        for case in chosen:
+            value = case.build()
+            took, received = await _echo_once(service, value, stock)  # warm-up, and the correctness check
+            _check(value, received, f"{mode}/{case.name}")
+            count = repeats if took * repeats < STOCK_REPEATS_CAP_S else max(1, int(STOCK_REPEATS_CAP_S // max(took, 1e-9)))
+            times = []
+            for index in range(count):
+                times.append((await _echo_once(service, value, stock))[0])
+                print(f"  {mode:<12} {case.name:<12} {index + 1}/{count}  {times[-1] * 1e3:10.2f} ms", file=sys.stderr, flush=True)
+            results.append(EchoResult(case.name, mode, statistics.median(times), count))
+            del value, received
+        return results
+    finally:
+        await caller.disconnect()
+        await service_side.disconnect()
+
+
+TARGETS = (
+    ("float64-1e7", ">=", 20.0, "80 MB echo at least 20x faster than stock"),
+    ("float64-1e6", ">=", 15.0, "8 MB echo at least 15x faster than stock"),
+    ("frame-1e6", ">=", 30.0, "DataFrame 1e6 rows at least 30x faster than stock dict-of-lists"),
+    ("records-1e4", ">=", 5.0, "list of 1e4 records at least 5x faster than stock"),
+    ("int", ">=", 1 / 1.05, "small int call at most 5% slower than stock"),
+)
+
+
+def evaluate(results: list[EchoResult]) -> list[dict[str, Any]]:
+    by = {(r.case, r.mode): r.median_s for r in results}
+    outcomes = []
+    for case, _, limit, text in TARGETS:
+        if (case, "stock") not in by or (case, "hypha_arrow") not in by:
+            continue
+        speedup = by[case, "stock"] / by[case, "hypha_arrow"]
+        outcomes.append({"case": case, "target": text, "speedup": speedup, "limit": limit, "status": "PASS" if speedup >= limit else "MISS"})
+    return outcomes
+
+
+def format_table(results: list[EchoResult]) -> str:
+    by = {(r.case, r.mode): r for r in results}
+    lines = [f"{'payload':<14}{'stock ms':>12}{'hypha_arrow ms':>16}{'speedup':>10}", "-" * 52]
+    for case in dict.fromkeys(r.case for r in results):
+        stock, arrow = by.get((case, "stock")), by.get((case, "hypha_arrow"))
+        if stock and arrow:
+            lines.append(f"{case:<14}{stock.median_s * 1e3:>12.2f}{arrow.median_s * 1e3:>16.2f}{stock.median_s / arrow.median_s:>9.1f}x")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.e2e", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=SCALES, default="full")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    parser.add_argument("--server-url", help="use this server instead of starting a local one")
+    args = parser.parse_args(argv)
+    chosen = cases(args.scale)
+
+    async def run(url: str) -> list[EchoResult]:
+        results = []
+        for mode in ("stock", "hypha_arrow"):
+            results += await run_mode(url, mode, chosen, REPEATS[args.scale])
+        return results
+
+    if args.server_url:
+        results = asyncio.run(run(args.server_url))
+    else:
+        with LocalServer() as server:
+            results = asyncio.run(run(server.url))
+    outcomes = evaluate(results)
+    print(format_table(results))
+    print()
+    for outcome in outcomes:
+        print(f"{outcome['status']}  {outcome['case']}: {outcome['target']}  (measured {outcome['speedup']:.3g}x)")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"scale": args.scale, "machine": machine_info(), "results": [asdict(r) for r in results], "targets": outcomes}, indent=2))
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

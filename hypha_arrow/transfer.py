@@ -1,0 +1,116 @@
+"""Large frames between hypha_arrow clients: paced, pipelined chunks through the peer's message cache.
+
+Stock hypha-rpc sends a large message as one awaited call per 256 KiB chunk, after an
+extra round trip to look up the peer's built-in service. Between hypha_arrow clients,
+whose inbound frame limit is raised, chunks are 1 to 15 MiB (at most ``MAX_CHUNKS`` per
+message, under the server's 16 MiB inbound limit) and are sent without waiting for a
+reply each: the receiver handles a connection's messages in order, so ``process``
+arrives after the last ``set``. A token bucket keeps every transfer under the server's
+per-client message rate limit, so no size of payload gets the connection closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import Any
+
+import shortuuid
+
+CHUNK_MIN = 1 << 20
+CHUNK_MAX = 15 << 20
+MAX_CHUNKS = 400
+IN_FLIGHT = 8
+"""Chunks queued for sending at once: enough to keep the socket busy, few enough to bound memory."""
+CLEANUP_TIMEOUT = 5.0
+
+WEBSOCKET_RATE = (150.0, 1500.0)
+"""Messages per second and burst; the server's defaults are 200 and 2000 per client."""
+HTTP_RATE = (80.0, 400.0)
+"""The server allows anonymous HTTP clients 100 requests per second, burst 500, per IP."""
+
+
+class Pacer:
+    """A token bucket: ``acquire`` waits until one more message fits under the rate limit."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._stamp = time.monotonic()
+
+    async def acquire(self) -> None:
+        while True:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return
+            await asyncio.sleep((1 - self._tokens) / self.rate)
+
+
+def pacer_for(connection: Any) -> Pacer:
+    """A pacer matching the rate limit of the connection's transport."""
+    http = type(connection).__name__.startswith("HTTP")
+    return Pacer(*(HTTP_RATE if http else WEBSOCKET_RATE))
+
+
+def chunk_size(total: int) -> int:
+    """1 MiB chunks (fastest through the websocket stack), larger only to stay under ``MAX_CHUNKS``."""
+    return min(CHUNK_MAX, max(CHUNK_MIN, -(-total // MAX_CHUNKS)))
+
+
+async def send(rpc: Any, pacer: Pacer, package: bytes, target_id: str, session_id: str | None) -> None:
+    """Deliver ``package`` to ``target_id`` as one message, chunked when it is large."""
+    if len(package) <= CHUNK_MIN:
+        await pacer.acquire()
+        await rpc._emit_message(package)
+        return
+    message_id = session_id or shortuuid.uuid()
+    heartbeat = bool(session_id)
+    await pacer.acquire()
+    await _cache_method(rpc, target_id, "create")(message_id, heartbeat)
+    try:
+        await _send_chunks(rpc, pacer, package, target_id, message_id, heartbeat)
+        await pacer.acquire()
+        await _cache_method(rpc, target_id, "process")(message_id, heartbeat)
+    except BaseException:
+        await _forget(rpc, target_id, message_id)
+        raise
+
+
+async def _send_chunks(rpc: Any, pacer: Pacer, package: bytes, target_id: str, message_id: str, heartbeat: bool) -> None:
+    store = _cache_method(rpc, target_id, "set", reply=False)
+    size = chunk_size(len(package))
+    view = memoryview(package)
+    pending: deque[asyncio.Future] = deque()
+    for index, start in enumerate(range(0, len(package), size)):
+        await pacer.acquire()
+        pending.append(store(message_id, index, bytes(view[start : start + size]), heartbeat))
+        if len(pending) >= IN_FLIGHT:
+            await pending.popleft()
+    for sent in pending:
+        await sent
+
+
+async def _forget(rpc: Any, target_id: str, message_id: str) -> None:
+    """Best effort: drop the partial message from the receiver's cache after a failure."""
+    try:
+        await asyncio.wait_for(_cache_method(rpc, target_id, "remove")(message_id), CLEANUP_TIMEOUT)
+    except Exception:  # the peer or the connection may be gone; its own cleanup then applies
+        pass
+
+
+def _cache_method(rpc: Any, target_id: str, name: str, *, reply: bool = True) -> Any:
+    method = rpc._generate_remote_method(
+        {
+            "_rserver": rpc._server_base_url,
+            "_rtarget": target_id,
+            "_rmethod": f"services.built-in.message_cache.{name}",
+            "_rpromise": reply,
+        }
+    )
+    method.__no_chunk__ = True
+    return method
