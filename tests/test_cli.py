@@ -38,8 +38,10 @@ def test_inspect_reads_stdin_and_rejects_garbage() -> None:
     assert bad.returncode == 1 and "not a valid frame" in bad.stderr.decode()
 
 
-def test_demo_runs_and_shows_what_arrived() -> None:
+def test_demo_runs_through_a_local_server_and_shows_what_arrived() -> None:
     result = run("demo", "--rows", "20000", "--repeat", "1")
     assert result.returncode == 0, result.stderr
     out = result.stdout.decode()
-    assert "pandas.DataFrame shape=(20000, 3)" in out and "stock hypha-rpc" in out and "hypha_arrow" in out
+    assert "pandas.DataFrame shape=(20000, 3)" in out
+    assert "numpy.ndarray shape=(512, 512, 3) dtype=uint8" in out
+    assert "DataFrame 20000 rows" in out and "Server stopped." in out
