@@ -7,6 +7,7 @@ The same calls then run between two stock hypha-rpc clients, for comparison.
 from __future__ import annotations
 
 import asyncio
+import logging
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -85,6 +86,7 @@ async def _demo(url: str, rows: int, repeat: int) -> None:
             print(f"  {name:<24}{stock_s * 1e3:>12.1f}{arrow_s * 1e3:>16.1f}{stock_s / arrow_s:>9.1f}x")
         print("\n(stock hypha-rpc cannot send DataFrames: its row sends them as dict-of-lists and rebuilds the frame)")
     finally:
+        logging.getLogger("RPC").setLevel(logging.ERROR)  # hypha-rpc warns about every closed connection
         for client in (caller, service_side, stock_caller, stock_service_side):
             await client.disconnect()
 

@@ -15,8 +15,9 @@ or module level and before connections are made, these points of hypha-rpc:
    numpy scalars sent by hypha_arrow back into scalars.
 6. ``RPC._on_message`` / ``RPC._process_message``: the receiving connection's config; the
    ``_ha`` header key tells which senders read hybrid frames.
-7. ``RPC._send_chunks``: large frames to capable targets go as paced, pipelined chunks of
-   1-15 MiB instead of one awaited call per 256 KiB (see ``transfer``).
+7. ``RPC._send_chunks``: large frames go as paced, pipelined chunks (see ``transfer``):
+   1-15 MiB to capable targets instead of one awaited call per 256 KiB, and hypha-rpc's
+   256 KiB to stock targets, paced so that no payload size trips the server's rate limit.
 8. ``RPC._create_message`` / ``RPC._handle_client_disconnected``: chunk state of a transfer
    whose sender disconnected is dropped.
 9. ``WebsocketRPCConnection._ws_connect_kwargs``: no permessage-deflate (Arrow compression
@@ -351,9 +352,11 @@ def _decode(self: Any, a_object: Any, *args: Any, **kwargs: Any) -> Any:
 
 async def _send_chunks(self: Any, package: bytes, target_id: str, session_id: str | None) -> None:
     connection = _state(self)
-    if connection is None or not _is_capable(self, connection, {"_rtarget": target_id}):
+    if connection is None:
         return await _original("_send_chunks")(self, package, target_id, session_id)
-    await transfer.send(self, connection.pacer, package, target_id, session_id)
+    sending = _SENDING.get()  # the task sending this frame inherited its call's context
+    capable = sending.capable if sending is not None else _is_capable(self, connection, {"_rtarget": target_id})
+    await transfer.send(self, connection.pacer, package, target_id, session_id, capable=capable)
 
 
 def _create_message(self: Any, key: str, heartbeat: bool = False, overwrite: bool = False, context: dict[str, Any] | None = None) -> Any:
