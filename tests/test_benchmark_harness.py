@@ -83,3 +83,22 @@ def test_targets_are_all_evaluated(record: dict) -> None:
         assert target["status"] in ("PASS", "MISS"), target
         assert isinstance(target["measured"], float) and target["measured"] > 0
         assert target["op"] in ("<=", ">=") and target["limit"] > 0
+
+
+def test_end_to_end_benchmark_runs_through_a_local_server(tmp_path: Path) -> None:
+    out = tmp_path / "e2e.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.e2e", "--scale", "tiny", "--json", str(out)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    record = json.loads(out.read_text())
+    cells = {(r["case"], r["mode"]): r for r in record["results"]}
+    cases = {"int", "float64-1e6", "float64-1e7", "frame-1e6", "records-1e4"}
+    assert set(cells) == {(case, mode) for case in cases for mode in ("stock", "hypha_arrow")}
+    assert all(r["median_s"] > 0 and r["repeats"] >= 1 for r in record["results"])
+    assert {t["case"] for t in record["targets"]} == cases
+    assert "1/" in result.stderr  # progress was shown while it ran
