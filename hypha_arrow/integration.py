@@ -167,10 +167,11 @@ def _state(rpc: Any) -> _Connection | None:
 # -- 2. connections ---------------------------------------------------------------------
 
 
-def _rpc_init(self: Any, connection: Any, *args: Any, **kwargs: Any) -> None:
-    _original("__init__")(self, connection, *args, **kwargs)
+def _rpc_init(self: Any, *args: Any, **kwargs: Any) -> None:
+    _original("__init__")(self, *args, **kwargs)
     config = _CONNECTING.get() or _default_config
     if config is not None:
+        connection = args[0] if args else kwargs.get("connection")
         self._hypha_arrow = _Connection(config, pacer=transfer.pacer_for(connection))
         _live.add(self)
 
