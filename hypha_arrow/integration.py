@@ -14,7 +14,8 @@ or module level and before connections are made, these points of hypha-rpc:
 5. ``RPC._decode``: leaves values that came out of the Arrow section as they are, and turns
    numpy scalars sent by hypha_arrow back into scalars.
 6. ``RPC._on_message`` / ``RPC._process_message``: the receiving connection's config; the
-   ``_ha`` header key tells which senders read hybrid frames.
+   ``_ha`` header key tells which senders read hybrid frames; chunks are joined into one
+   aligned frame, each freed as soon as it is copied.
 7. ``RPC._send_chunks``: large frames go as paced, pipelined chunks (see ``transfer``):
    1-15 MiB to capable targets instead of one awaited call per 256 KiB, and hypha-rpc's
    256 KiB to stock targets, paced so that no payload size trips the server's rate limit.
@@ -43,6 +44,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import framing, transfer
+from .buffers import new_frame
 from .config import DEFAULT_CONFIG, Config
 from .leaves import LIST_FAMILIES
 from .leaves.ndarray import from_stock_form
@@ -331,12 +333,31 @@ def _process_message(self: Any, key: str, heartbeat: bool = False, context: dict
     if connection is None:
         return _original("_process_message")(self, key, heartbeat, context)
     connection.transfers.pop(key, None)
+    _join_chunks(self._object_store.get("message_cache", {}), key)
     sender = context.get("from") if context else None
     token = _RECEIVING.set(_Receiving(connection, trusted_sender=sender))
     try:
         return _original("_process_message")(self, key, heartbeat, context)
     finally:
         _RECEIVING.reset(token)
+
+
+def _join_chunks(cache: dict[str, Any], key: str) -> None:
+    """Join a message's chunks into one frame, freeing each chunk once copied.
+
+    hypha-rpc joins with ``b"".join`` and keeps the chunks until the message is handled:
+    two copies of the payload at once. Left with one part, its join returns that part as is.
+    """
+    chunks = cache.get(key)
+    if not isinstance(chunks, dict) or len(chunks) < 2 or set(chunks) != set(range(len(chunks))):
+        return  # malformed or single-part: hypha-rpc's own handling applies
+    frame, view = new_frame(sum(len(part) for part in chunks.values()))
+    position = 0
+    for index in range(len(chunks)):
+        part = chunks.pop(index)
+        view[position : position + len(part)] = part
+        position += len(part)
+    cache[key] = {0: frame}
 
 
 def _decode(self: Any, a_object: Any, *args: Any, **kwargs: Any) -> Any:
