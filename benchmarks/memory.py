@@ -1,0 +1,83 @@
+"""Peak memory of a large echo between two processes: ``python -m benchmarks.memory [--mib N]``.
+
+A service process and a caller process (both hypha_arrow clients) echo one payload of N MiB
+through a local Hypha server; each reports its peak resident memory (``ru_maxrss``),
+interpreter and libraries included, and the caller how long the echo took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+import hypha_arrow
+from hypha_arrow.local_server import LocalServer
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def serve(url: str) -> None:
+    client = await hypha_arrow.connect_to_server({"server_url": url})
+    info = await client.register_service({"id": "echo", "config": {"visibility": "public"}, "echo": lambda value: value})
+    print(info.id, flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # until the caller is done
+    print(f"service peak RSS {peak_mb():.0f} MB", flush=True)
+    await client.disconnect()
+
+
+async def call(url: str, service_id: str, size: int) -> None:
+    client = await hypha_arrow.connect_to_server({"server_url": url})
+    service = await client.get_service(service_id)
+    payload = np.zeros(size, dtype=np.uint8)
+    payload[::4096] = 1  # touch every page: the payload is resident before measuring
+    before = peak_mb()
+    started = time.perf_counter()
+    echoed = await service.echo(payload)
+    took = time.perf_counter() - started
+    assert np.array_equal(echoed, payload), "the echo differs from what was sent"
+    del echoed
+    assert await service.echo(1) == 1, "the connection did not survive"
+    print(f"caller: {size / 2**20:.0f} MiB echo in {took:.2f} s; peak RSS {peak_mb():.0f} MB (before the echo {before:.0f} MB)", flush=True)
+    await client.disconnect()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.memory", description=__doc__.splitlines()[0])
+    parser.add_argument("--mib", type=int, default=1024, help="payload size in MiB (default 1024)")
+    parser.add_argument("--role", choices=("serve", "call"), help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--service", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.role == "serve":
+        asyncio.run(serve(args.url))
+        return 0
+    if args.role == "call":
+        asyncio.run(call(args.url, args.service, args.mib * 2**20))
+        return 0
+    with LocalServer() as server:
+        me = [sys.executable, "-m", "benchmarks.memory", "--url", server.url, "--mib", str(args.mib)]
+        service = subprocess.Popen([*me, "--role", "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            service_id = service.stdout.readline().strip()
+            caller = subprocess.run([*me, "--role", "call", "--service", service_id], capture_output=True, text=True, timeout=1800)
+            print(caller.stdout.strip() or caller.stderr[-2000:])
+            service.stdin.write("done\n")
+            service.stdin.flush()
+            print(service.stdout.readline().strip())
+            service.wait(timeout=60)
+            return caller.returncode
+        finally:
+            if service.poll() is None:
+                service.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
