@@ -274,3 +274,23 @@ def test_unsupported_hypha_rpc_version_is_refused() -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert "hypha_arrow supports hypha-rpc 0.21.47; 0.99.0 is installed" in result.stdout, result.stderr
+
+
+def test_get_remote_service_path_uses_hybrid_frames_after_enable(server_url: str) -> None:
+    from hypha_rpc import get_remote_service
+
+    async def run() -> None:
+        provider = await hypha_arrow.connect_to_server({"server_url": server_url})
+        try:
+            info = await provider.register_service(echo_service(config={"visibility": "public"}))
+            workspace, service_id = info.id.split("/", 1)
+            hypha_arrow.enable()
+            try:
+                service = await get_remote_service(f"{server_url}/{workspace}/services/{service_id}")
+            finally:
+                hypha_arrow.disable()
+            assert_same(FRAME.head(500), await service.echo(FRAME.head(500)))
+        finally:
+            await provider.disconnect()
+
+    asyncio.run(run())
