@@ -35,17 +35,23 @@ SPECIAL_CELLS = {("records-1e4", "arrow-pandas"), ("small-call", "msgpack")} | {
 }
 
 
-@pytest.fixture(scope="module")
-def record(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    out = tmp_path_factory.mktemp("bench") / "codec.json"
+def run_harness(module: str, out: Path) -> subprocess.CompletedProcess:
+    """Run ``python -m benchmarks.<module> --scale tiny`` from the repository root; it must succeed."""
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.codec", "--scale", "tiny", "--json", str(out)],
+        [sys.executable, "-m", f"benchmarks.{module}", "--scale", "tiny", "--json", str(out)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("bench") / "codec.json"
+    run_harness("codec", out)
     return json.loads(out.read_text())
 
 
@@ -87,14 +93,7 @@ def test_targets_are_all_evaluated(record: dict) -> None:
 
 def test_end_to_end_benchmark_runs_through_a_local_server(tmp_path: Path) -> None:
     out = tmp_path / "e2e.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.e2e", "--scale", "tiny", "--json", str(out)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    result = run_harness("e2e", out)
     record = json.loads(out.read_text())
     cells = {(r["case"], r["mode"]): r for r in record["results"]}
     cases = {"int", "float64-1e6", "float64-1e7", "frame-1e6", "records-1e4"}
