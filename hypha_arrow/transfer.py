@@ -5,7 +5,7 @@ extra round trip to look up the peer's built-in service. Between hypha_arrow cli
 whose inbound frame limit is raised, chunks are 1 to 15 MiB (at most ``MAX_CHUNKS`` per
 message, under the server's 16 MiB inbound limit) and are sent without waiting for a
 reply each: the receiver handles a connection's messages in order, so ``process``
-arrives after the last ``set``. A token bucket keeps every transfer under the server's
+arrives after the last ``set``; only ``create`` waits for its reply. A token bucket keeps every transfer under the server's
 per-client message rate limit, so no size of payload gets the connection closed.
 """
 
@@ -81,7 +81,9 @@ async def send(rpc: Any, pacer: Pacer, package: bytes, target_id: str, session_i
     try:
         await _send_chunks(rpc, pacer, package, size, target_id, message_id, heartbeat)
         await pacer.acquire()
-        await _cache_method(rpc, target_id, "process")(message_id, heartbeat)
+        # no reply awaited: messages arrive in order, and a send left waiting for one
+        # when a client disconnects ends in a cancelled-task traceback
+        await _cache_method(rpc, target_id, "process", reply=False)(message_id, heartbeat)
     except BaseException:
         await _forget(rpc, target_id, message_id)
         raise
