@@ -65,3 +65,12 @@ def sample_frame(rows: int) -> pd.DataFrame:
             "nullable_float": pd.array([i / 4 if i % 6 else None for i in index], dtype="Float64"),
         }
     )
+
+
+@pytest.fixture(scope="session")
+def hypha_server() -> Any:
+    """The URL of one real Hypha server on 127.0.0.1, shared by the whole test session."""
+    from hypha_arrow.local_server import LocalServer
+
+    with LocalServer() as server:
+        yield server.url
