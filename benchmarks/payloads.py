@@ -42,13 +42,15 @@ class Payload:
     """A named payload; ``build`` is lazy so only one large payload is alive at a time.
 
     ``kind`` tells which baselines apply ("float-array" gets np.copy, "call" gets msgpack,
-    "records" gets the pandas decode); ``count`` is the element/row count at this scale.
+    "records" gets the pandas decode); ``count`` is the element/row count at this scale;
+    payloads of one ``family`` differ only in size, so plots draw them as one line.
     """
 
     name: str
     kind: str
     count: int
     build: Callable[[], Message]
+    family: str
 
 
 def as_call(value: Any) -> Message:
@@ -108,6 +110,34 @@ def small_ints(n: int) -> Message:
     return as_call(_rng(6).integers(0, 16, n, dtype=np.int64))
 
 
+def numeric_frame(n: int) -> Message:
+    """All-numeric table: what Arrow and pickle both carry as raw column buffers."""
+    rng = _rng(7)
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(n, dtype=np.int64),
+            "x": rng.standard_normal(n),
+            "y": rng.standard_normal(n),
+            "flag": rng.integers(0, 2, n).astype(bool),
+        }
+    )
+    return as_call(frame)
+
+
+def string_frame(n: int) -> Message:
+    """String-heavy table: distinct text, a repeated label and one number per row."""
+    words = _rng(8).integers(0, 2**40, n).tolist()
+    frame = pd.DataFrame(
+        {
+            "key": [f"key-{x:x}" for x in words],
+            "label": [CATEGORIES[x % len(CATEGORIES)] for x in words],
+            "text": [f"row {i} of a text column, id {x:x}" for i, x in enumerate(words)],
+            "value": np.arange(n, dtype=np.float64),
+        }
+    )
+    return as_call(frame)
+
+
 def small_call() -> Message:
     """A typical small method call: a few scalars and a promise descriptor."""
     extra = {
@@ -123,23 +153,34 @@ def small_call() -> Message:
     return Message(dict(ROUTING_HEADER), extra)
 
 
-def _sized(name: str, kind: str, full_count: int, builder: Callable[[int], Message], scale: str) -> Payload:
-    count = scaled(full_count, scale)
-    return Payload(name, kind, count, lambda: builder(count))
+def size_label(count: int) -> str:
+    """Short count for payload names: 1000 -> "1e3", 300 -> "3e2", 1234 -> "1234"."""
+    mantissa, exponent = f"{count:e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}" if float(mantissa).is_integer() else str(count)
+
+
+def sized(family: str, kind: str, count: int, builder: Callable[[int], Message], label_count: int | None = None) -> Payload:
+    """Payload ``family-<label_count>`` of ``count`` elements; the label defaults to the count."""
+    name = f"{family}-{size_label(label_count or count)}"
+    return Payload(name, kind, count, lambda: builder(count), family)
+
+
+def _scaled(family: str, kind: str, full_count: int, builder: Callable[[int], Message], scale: str) -> Payload:
+    return sized(family, kind, scaled(full_count, scale), builder, label_count=full_count)
 
 
 def payloads(scale: str) -> list[Payload]:
     """All payloads in report order; names are the full-scale names at every scale."""
     return [
-        _sized("float64-1e3", "float-array", 1_000, float_array, scale),
-        _sized("float64-1e5", "float-array", 100_000, float_array, scale),
-        _sized("float64-1e6", "float-array", 1_000_000, float_array, scale),
-        _sized("float64-1e7", "float-array", 10_000_000, float_array, scale),
-        _sized("frame-1e5", "frame", 100_000, data_frame, scale),
-        _sized("frame-1e6", "frame", 1_000_000, data_frame, scale),
-        _sized("strings-1e5", "strings", 100_000, string_list, scale),
-        _sized("records-1e4", "records", 10_000, records, scale),
-        Payload("small-call", "call", 1, small_call),
-        _sized("categorical-1e5", "repetitive", 100_000, categorical_strings, scale),
-        _sized("small-ints-1e6", "repetitive", 1_000_000, small_ints, scale),
+        _scaled("float64", "float-array", 1_000, float_array, scale),
+        _scaled("float64", "float-array", 100_000, float_array, scale),
+        _scaled("float64", "float-array", 1_000_000, float_array, scale),
+        _scaled("float64", "float-array", 10_000_000, float_array, scale),
+        _scaled("frame", "frame", 100_000, data_frame, scale),
+        _scaled("frame", "frame", 1_000_000, data_frame, scale),
+        _scaled("strings", "strings", 100_000, string_list, scale),
+        _scaled("records", "records", 10_000, records, scale),
+        Payload("small-call", "call", 1, small_call, "small-call"),
+        _scaled("categorical", "repetitive", 100_000, categorical_strings, scale),
+        _scaled("small-ints", "repetitive", 1_000_000, small_ints, scale),
     ]
