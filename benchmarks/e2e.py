@@ -120,6 +120,14 @@ async def run_mode(url: str, mode: str, chosen: list[EchoCase], scale: str) -> l
         await service_side.disconnect()
 
 
+async def run_modes(url: str, chosen: list[EchoCase], scale: str) -> list[EchoResult]:
+    """Stock clients first, then hypha_arrow clients, against the same server."""
+    results = []
+    for mode in ("stock", "hypha_arrow"):
+        results += await run_mode(url, mode, chosen, scale)
+    return results
+
+
 TARGETS = (
     ("float64-1e7", ">=", 20.0, "80 MB echo at least 20x faster than stock"),
     ("float64-1e6", ">=", 15.0, "8 MB echo at least 15x faster than stock"),
@@ -157,18 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-url", help="use this server instead of starting a local one")
     args = parser.parse_args(argv)
     chosen = cases(args.scale)
-
-    async def run(url: str) -> list[EchoResult]:
-        results = []
-        for mode in ("stock", "hypha_arrow"):
-            results += await run_mode(url, mode, chosen, args.scale)
-        return results
-
     if args.server_url:
-        results = asyncio.run(run(args.server_url))
+        results = asyncio.run(run_modes(args.server_url, chosen, args.scale))
     else:
         with LocalServer() as server:
-            results = asyncio.run(run(server.url))
+            results = asyncio.run(run_modes(server.url, chosen, args.scale))
     outcomes = evaluate(results)
     print(format_table(results))
     print()
