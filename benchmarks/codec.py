@@ -1,8 +1,9 @@
-"""Codec benchmark runner: ``python -m benchmarks.codec [--scale tiny|full] [--json PATH] [--only NAME ...]``.
+"""Codec benchmark runner: ``python -m benchmarks.codec [--scale tiny|full] [--json PATH] [--plots DIR] [--only NAME ...]``.
 
-Times every path on every payload it applies to, prints the table and the target
-verdicts, and writes the run as JSON. Exits non-zero only if a path decodes something
-other than its input; a MISS is a finding, not a harness failure.
+Times every path on every payload it applies to (a progress bar on stderr), prints the
+table and the target verdicts, and writes the run as JSON and PNG plots. Exits non-zero
+only if a path decodes something other than its input; a MISS is a finding, not a
+harness failure.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from pathlib import Path
 
 from benchmarks.paths import CodecPath, all_paths
 from benchmarks.payloads import SCALES, Payload, payloads
+from benchmarks.plots import codec_plots
 from benchmarks.report import format_outcome, format_table, to_json, write_json
-from benchmarks.targets import Cells, evaluate
-from benchmarks.timing import measure
+from benchmarks.runner import run
+from benchmarks.targets import evaluate
 
 # Wall time per cell: full aims for 0.3-1 s per cell; tiny keeps a CI run well under 30 s.
 BUDGET_S = {"tiny": 0.05, "full": 0.5}
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "codec.json"
+DEFAULT_PLOTS = DEFAULT_JSON.parent / "plots"
 REFERENCE_PATH = "stock"
 
 
@@ -27,6 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.codec", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=SCALES, default="full", help="tiny: sizes /100 for CI; full: real sizes")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write results (default {DEFAULT_JSON})")
+    parser.add_argument("--plots", type=Path, default=DEFAULT_PLOTS, help=f"folder for the PNG plots (default {DEFAULT_PLOTS})")
     parser.add_argument(
         "--only",
         nargs="+",
@@ -54,24 +58,6 @@ def select(
     return chosen_payloads, chosen_paths
 
 
-def applies(path: CodecPath, payload: Payload) -> bool:
-    return path.kinds is None or payload.kind in path.kinds
-
-
-def run(chosen_payloads: list[Payload], paths: list[CodecPath], budget_s: float) -> Cells:
-    """Measure every applicable cell; one payload is built and alive at a time."""
-    cells: Cells = {}
-    for payload in chosen_payloads:
-        message = payload.build()
-        for path in paths:
-            if applies(path, payload):
-                cell = measure(payload.name, path, message, budget_s)
-                cells[payload.name, path.name] = cell
-                print(f"  {payload.name:<16} {path.name:<12} {cell.total_s * 1e3:10.3f} ms  x{cell.repeats}", file=sys.stderr)
-        del message
-    return cells
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     chosen_payloads, paths = select(payloads(args.scale), all_paths(), args.only)
@@ -83,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         print(format_outcome(outcome))
     write_json(to_json(args.scale, chosen_payloads, [p.name for p in paths], cells, outcomes), args.json)
     print(f"\nwrote {args.json}")
+    for plot in codec_plots(chosen_payloads, cells, args.plots):
+        print(f"wrote {plot}")
     return 0
 
 

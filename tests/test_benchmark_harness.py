@@ -1,4 +1,4 @@
-"""The codec benchmark harness runs end to end at tiny scale and writes well-formed JSON.
+"""The codec benchmark harness runs end to end at tiny scale and writes well-formed JSON and PNG plots.
 
 Speed numbers are not asserted: they depend on the machine; this only guards the
 harness itself (every payload and path measured, verified and recorded).
@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from matplotlib.image import imread
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAYLOADS = {
@@ -33,12 +34,14 @@ GENERAL_PATHS = {"stock", "pickle5", "arrow-none", "arrow-lz4", "arrow-zstd", "a
 SPECIAL_CELLS = {("records-1e4", "arrow-pandas"), ("small-call", "msgpack")} | {
     (name, "np.copy") for name in PAYLOADS if name.startswith("float64-")
 }
+PLOTS = ("times.png", "throughput.png", "sizes.png", "compression.png")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def run_harness(module: str, out: Path) -> subprocess.CompletedProcess:
+def run_harness(module: str, out: Path, *options: str) -> subprocess.CompletedProcess:
     """Run ``python -m benchmarks.<module> --scale tiny`` from the repository root; it must succeed."""
     result = subprocess.run(
-        [sys.executable, "-m", f"benchmarks.{module}", "--scale", "tiny", "--json", str(out)],
+        [sys.executable, "-m", f"benchmarks.{module}", "--scale", "tiny", "--json", str(out), *options],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -49,10 +52,31 @@ def run_harness(module: str, out: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def record(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    out = tmp_path_factory.mktemp("bench") / "codec.json"
-    run_harness("codec", out)
-    return json.loads(out.read_text())
+def codec_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The folder holding codec.json and plots/, and the finished process."""
+    folder = tmp_path_factory.mktemp("bench")
+    return folder, run_harness("codec", folder / "codec.json", "--plots", str(folder / "plots"))
+
+
+@pytest.fixture(scope="module")
+def record(codec_run: tuple[Path, subprocess.CompletedProcess]) -> dict:
+    return json.loads((codec_run[0] / "codec.json").read_text())
+
+
+@pytest.mark.parametrize("name", PLOTS)
+def test_plots_are_png_images(codec_run: tuple[Path, subprocess.CompletedProcess], name: str) -> None:
+    path = codec_run[0] / "plots" / name
+    assert path.read_bytes().startswith(PNG_SIGNATURE)
+    assert path.stat().st_size > 10_000  # axes, lines and labels, not a blank canvas
+    height, width, channels = imread(path).shape
+    assert height > 200 and width > 200 and channels in (3, 4)
+
+
+def test_progress_bar_on_stderr_table_on_stdout(codec_run: tuple[Path, subprocess.CompletedProcess]) -> None:
+    result = codec_run[1]
+    assert "100%" in result.stderr and "cell/s" in result.stderr
+    assert "cell/s" not in result.stdout
+    assert result.stdout.startswith("payload ")
 
 
 def test_machine_info(record: dict) -> None:
