@@ -1,8 +1,8 @@
 """End-to-end benchmark through a real local Hypha server: ``python -m benchmarks.e2e [--scale tiny|full]``.
 
-Client B calls an echo service on client A (B -> server -> A -> server -> B), first with
-stock hypha-rpc clients, then with hypha_arrow clients, in the same run against the same
-server; medians of repeated echoes. Stock cannot send DataFrames, so its DataFrame echo
+Client B calls an echo service on client A (B -> server -> A -> server -> B), with stock
+hypha-rpc clients and with hypha_arrow clients, in the same run against the same server,
+their echoes interleaved; medians of repeated echoes. Stock cannot send DataFrames, so its DataFrame echo
 sends dict-of-lists and rebuilds the frame on arrival (that work counts for stock).
 """
 
@@ -90,42 +90,58 @@ def _check(sent: Any, received: Any, where: str) -> None:
         raise AssertionError(f"{where}: the echo differs from what was sent")
 
 
-async def run_mode(url: str, mode: str, chosen: list[EchoCase], scale: str) -> list[EchoResult]:
+@dataclass
+class _Side:
+    """One mode's two clients and the echo service as its caller sees it."""
+
+    mode: str
+    clients: list[Any]
+    service: Any
+
+    @property
+    def stock(self) -> bool:
+        return self.mode == "stock"
+
+
+async def _open(url: str, mode: str) -> _Side:
     from hypha_rpc import connect_to_server
 
-    stock = mode == "stock"
-    connect = connect_to_server if stock else hypha_arrow.connect_to_server
-    service_side = await connect({"server_url": url})
+    connect = connect_to_server if mode == "stock" else hypha_arrow.connect_to_server
+    provider = await connect({"server_url": url})
     caller = await connect({"server_url": url})
-    try:
-        info = await service_side.register_service({"id": f"echo-{mode}", "config": {"visibility": "public"}, "echo": lambda value: value})
-        service = await caller.get_service(info.id)
-        results = []
-        for case in chosen:
-            value = case.build()
-            took, received = await _echo_once(service, value, stock)  # warm-up, and the correctness check
-            _check(value, received, f"{mode}/{case.name}")
-            repeats = SMALL_CALL_REPEATS[scale] if case.name == "int" else REPEATS[scale]
-            count = repeats if took * repeats < STOCK_REPEATS_CAP_S else max(1, int(STOCK_REPEATS_CAP_S // max(took, 1e-9)))
-            times = []
-            for index in range(count):
-                times.append((await _echo_once(service, value, stock))[0])
-                if count <= 20 or (index + 1) % 50 == 0:
-                    print(f"  {mode:<12} {case.name:<12} {index + 1}/{count}  {times[-1] * 1e3:10.2f} ms", file=sys.stderr, flush=True)
-            results.append(EchoResult(case.name, mode, statistics.median(times), count))
-            del value, received
-        return results
-    finally:
-        await caller.disconnect()
-        await service_side.disconnect()
+    info = await provider.register_service({"id": f"echo-{mode}", "config": {"visibility": "public"}, "echo": lambda value: value})
+    return _Side(mode, [caller, provider], await caller.get_service(info.id))
 
 
 async def run_modes(url: str, chosen: list[EchoCase], scale: str) -> list[EchoResult]:
-    """Stock clients first, then hypha_arrow clients, against the same server."""
-    results = []
-    for mode in ("stock", "hypha_arrow"):
-        results += await run_mode(url, mode, chosen, scale)
-    return results
+    """Stock and hypha_arrow clients against the same server, their echoes interleaved so
+    that drift in the machine's load hits both alike."""
+    sides = [await _open(url, mode) for mode in ("stock", "hypha_arrow")]
+    try:
+        results = []
+        for case in chosen:
+            value = case.build()
+            counts = {}
+            for side in sides:
+                took, received = await _echo_once(side.service, value, side.stock)  # warm-up and correctness check
+                _check(value, received, f"{side.mode}/{case.name}")
+                repeats = SMALL_CALL_REPEATS[scale] if case.name == "int" else REPEATS[scale]
+                counts[side.mode] = repeats if took * repeats < STOCK_REPEATS_CAP_S else max(1, int(STOCK_REPEATS_CAP_S // max(took, 1e-9)))
+                del received
+            times: dict[str, list[float]] = {side.mode: [] for side in sides}
+            for index in range(max(counts.values())):
+                for side in sides:
+                    if index < counts[side.mode]:
+                        times[side.mode].append((await _echo_once(side.service, value, side.stock))[0])
+                        if counts[side.mode] <= 20 or (index + 1) % 50 == 0:
+                            print(f"  {side.mode:<12} {case.name:<12} {index + 1}/{counts[side.mode]}  {times[side.mode][-1] * 1e3:10.2f} ms", file=sys.stderr, flush=True)
+            results += [EchoResult(case.name, mode, statistics.median(times[mode]), counts[mode]) for mode in counts]
+            del value
+        return results
+    finally:
+        for side in sides:
+            for client in side.clients:
+                await client.disconnect()
 
 
 TARGETS = (
