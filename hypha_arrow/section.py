@@ -107,7 +107,7 @@ def decode(section: pa.Buffer, config: Config) -> list[Column]:
         _check_schema(schema, config)
         batch = reader.read_next_batch()
         batch.validate(full=True)
-    except (pa.ArrowException, OSError, StopIteration) as error:
+    except (pa.ArrowException, OSError, StopIteration, ValueError) as error:  # ValueError: names not UTF-8
         raise DecodeError(f"Arrow section: {error}") from None
     if batch.num_rows != 1:
         raise DecodeError(f"Arrow section must hold one row, found {batch.num_rows}")
