@@ -181,7 +181,7 @@ def decode_objects(data: Buffer, count: int, config: Config) -> tuple[list[Any],
     except msgpack.OutOfData:  # a header-only frame, or a skeleton longer than the first read
         objects, end = _unpack(data, count, config)
     except (ValueError, msgpack.UnpackException) as error:
-        raise DecodeError(f"invalid msgpack at byte {unpacker.tell()}: {error}") from None
+        raise DecodeError(f"invalid msgpack at byte {unpacker.tell()}: {type(error).__name__} {error}".rstrip()) from None
     last = objects[-1]
     if type(last) is dict and DESCRIPTOR_KEY in last:
         return objects, _resolve(_view(data), last, end, config)
@@ -253,7 +253,7 @@ def _unpack(data: Buffer, count: int, config: Config) -> tuple[list[Any], int]:
                 raise DecodeError(f"msgpack data truncated at byte {len(view)}") from None
             objects.append(None)
         except (ValueError, msgpack.UnpackException) as error:
-            raise DecodeError(f"invalid msgpack at byte {unpacker.tell()}: {error}") from None
+            raise DecodeError(f"invalid msgpack at byte {unpacker.tell()}: {type(error).__name__} {error}".rstrip()) from None
     return objects, unpacker.tell()
 
 

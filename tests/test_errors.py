@@ -209,3 +209,8 @@ def test_config_rejects_invalid_options() -> None:
                 {"enable_binary_optimization": 1}):
         with pytest.raises(ValueError):
             hypha_arrow.Config(**bad)
+
+
+def test_nesting_deeper_than_msgpack_allows_is_refused() -> None:
+    with pytest.raises(hypha_arrow.DecodeError, match="StackError"):
+        hypha_arrow.decode_message(msgpack.packb(HEADER) + b"\x91" * 5000 + b"\xc0")
