@@ -62,7 +62,7 @@ class Parts:
 def split(frame: bytes) -> Parts | None:
     unpacker = msgpack.Unpacker(max_buffer_size=len(frame))
     unpacker.feed(frame)
-    header = unpacker.unpack()
+    unpacker.unpack()  # the header
     start = unpacker.tell()
     try:
         skeleton = unpacker.unpack()
