@@ -25,6 +25,7 @@ import hypha_arrow
 from benchmarks.payloads import SCALES, data_frame, float_array, records, scaled
 from benchmarks.report import machine_info
 from hypha_arrow.local_server import LocalServer
+from hypha_arrow.stock import columns_to_frame, frame_to_columns
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "e2e.json"
 REPEATS = {"tiny": 3, "full": 5}
@@ -63,11 +64,11 @@ def cases(scale: str) -> list[EchoCase]:
 
 
 def _to_stock(value: Any) -> Any:
-    return {str(c): value[c].tolist() for c in value} if isinstance(value, pd.DataFrame) else value
+    return frame_to_columns(value) if isinstance(value, pd.DataFrame) else value
 
 
 def _from_stock(sent: Any, received: Any) -> Any:
-    return pd.DataFrame(dict(received)) if isinstance(sent, pd.DataFrame) else received
+    return columns_to_frame(received) if isinstance(sent, pd.DataFrame) else received
 
 
 async def _echo_once(service: Any, value: Any, stock: bool) -> tuple[float, Any]:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from .config import Config
 from .integration import connect_to_server
+from .stock import columns_to_frame, frame_to_columns
 
 
 def describe(value: Any) -> str:
@@ -72,7 +73,7 @@ async def _demo(url: str, rows: int, repeat: int) -> None:
             print(f"  {line}")
         print(f"What came back: rows={reply['rows']}, mean={reply['mean']:.4f}, table: {describe(reply['table'])}\n")
 
-        columns = {c: frame[c].tolist() for c in frame}
+        columns = frame_to_columns(frame)
         cases: list[tuple[str, Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]]]] = [
             ("small int call", lambda: stock_service.echo(7), lambda: service.echo(7)),
             (f"float64[{rows}]", lambda: stock_service.echo(signal), lambda: service.echo(signal)),
@@ -92,7 +93,7 @@ async def _demo(url: str, rows: int, repeat: int) -> None:
 
 
 async def _frame_via_dict(service: Any, columns: dict[str, list[Any]]) -> pd.DataFrame:
-    return pd.DataFrame(dict(await service.echo(columns)))
+    return columns_to_frame(await service.echo(columns))
 
 
 async def _median(call: Callable[[], Awaitable[Any]], repeat: int) -> float:

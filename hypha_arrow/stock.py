@@ -24,7 +24,7 @@ class StockCodec:
 
         self._rpc = RPC(None, client_id="stock", server_base_url="http://stock")
         self._rpc.register_codec(
-            {"name": "pandas-dataframe", "type": pd.DataFrame, "encoder": _frame_to_columns, "decoder": _columns_to_frame}
+            {"name": "pandas-dataframe", "type": pd.DataFrame, "encoder": frame_to_columns, "decoder": columns_to_frame}
         )
 
     def encode_message(self, main: dict[str, Any], extra: dict[str, Any]) -> bytes:
@@ -39,9 +39,11 @@ class StockCodec:
         return main, self._rpc._decode(unpacker.unpack())
 
 
-def _frame_to_columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
+def frame_to_columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
+    """How an application sends a DataFrame through stock hypha-rpc: a dict of lists."""
     return {str(column): frame[column].tolist() for column in frame}
 
 
-def _columns_to_frame(encoded: dict[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame({key: value for key, value in encoded.items() if key != "_rtype"})
+def columns_to_frame(columns: dict[str, Any]) -> pd.DataFrame:
+    """The DataFrame back from ``frame_to_columns``'s dict (extra ``_rtype`` keys ignored)."""
+    return pd.DataFrame({key: value for key, value in columns.items() if key != "_rtype"})
