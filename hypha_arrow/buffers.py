@@ -53,14 +53,14 @@ def address_of(data: bytes | bytearray | memoryview) -> int:
     return pa.py_buffer(data).address
 
 
-def aligned(section: memoryview) -> tuple[pa.Buffer, bool]:
+def aligned(section: memoryview) -> pa.Buffer:
     """An Arrow buffer over ``section``, copied once into fresh memory if it is misaligned.
 
-    Returns the buffer and whether it was copied. Misaligned Arrow buffers would
-    give numpy views that are slow or, on some platforms, crash; one copy is cheaper.
+    Misaligned Arrow buffers would give numpy views that are slow or, on some
+    platforms, crash; one copy is cheaper.
     """
     if address_of(section) % ARROW_ALIGNMENT == 0:
-        return pa.py_buffer(section), False
+        return pa.py_buffer(section)
     copy = np.empty(len(section), dtype=np.uint8)
     copy[:] = np.frombuffer(section, dtype=np.uint8)
-    return pa.py_buffer(copy), True
+    return pa.py_buffer(copy)

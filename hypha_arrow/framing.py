@@ -262,7 +262,7 @@ def _resolve(view: memoryview, skeleton: dict[str, Any], end: int, config: Confi
     length, paths = _descriptor(skeleton.pop(DESCRIPTOR_KEY), config)
     if end + length != len(view):
         raise DecodeError(f"descriptor says the Arrow section is {length} bytes, the frame holds {len(view) - end}")
-    buffer, _ = aligned(view[end:])
+    buffer = aligned(view[end:])
     columns = section.decode(buffer, config)
     if len(columns) != len(paths):
         raise DecodeError(f"descriptor lists {len(paths)} columns, the Arrow section has {len(columns)}")

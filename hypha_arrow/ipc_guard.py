@@ -33,8 +33,6 @@ class StreamLayout:
     """What a stream declares: its record batch's buffer sizes and its inflated body size."""
 
     batch_buffer_sizes: list[int] = field(default_factory=list)
-    compressed: bool = False
-    body_bytes: int = 0
     inflated_bytes: int = 0
 
 
@@ -59,7 +57,6 @@ def scan(
             _check_extensions(message, allowed_extensions)
         if message.type in ("record batch", "dictionary batch"):
             body = message.body.size if message.body is not None else 0
-            layout.body_bytes += body
             if not (compressed := _is_compressed(message)) and not with_sizes:
                 layout.inflated_bytes += body
             else:
@@ -67,8 +64,6 @@ def scan(
                 layout.inflated_bytes += _inflated_size(message.body, sizes, compressed, body)
                 if message.type == "record batch":
                     layout.batch_buffer_sizes = [length for _, length in sizes]
-            if message.type == "record batch":
-                layout.compressed = compressed
             if layout.inflated_bytes > max_inflated_bytes:
                 raise DecodeError(
                     f"Arrow section inflates to more than max_decompressed_bytes={max_inflated_bytes}"
