@@ -18,7 +18,7 @@ from .config import DEFAULT_CONFIG, Config
 from .errors import DecodeError, EncodeError
 from .leaves import BY_KIND, Column, leaf_for
 from .leaves.ndarray import from_stock_form
-from .tree import Extraction, Path, format_path, plain_equivalent, restore
+from .tree import STOCK_REFUSAL, Extraction, Path, format_path, plain_equivalent, restore
 
 DESCRIPTOR_KEY = "__hypha_arrow__"
 FORMAT_VERSION = 1
@@ -298,12 +298,13 @@ def _decode_column(index: int, column: Column, path: Path, config: Config) -> An
 
 
 def _materialize(value: Any, depth: int) -> Any:
-    """Turn hypha-rpc's ndarray forms into arrays, in place, as hypha-rpc's own decoder would."""
+    """Turn hypha-rpc's ndarray forms into arrays, in place, as hypha-rpc's own decoder would
+    (placeholders, which share that form, are left for ``_resolve``)."""
     if depth < 0:
         raise DecodeError("value nested deeper than max_depth")
     if isinstance(value, dict):
         if value.get("_rtype") == "ndarray":
-            return from_stock_form(value)
+            return value if value.get("_rdtype") == STOCK_REFUSAL else from_stock_form(value)
         for key, item in value.items():
             if isinstance(item, (dict, list)):
                 value[key] = _materialize(item, depth - 1)

@@ -33,6 +33,7 @@ else gets exactly what stock hypha-rpc sends.
 from __future__ import annotations
 
 import contextvars
+import functools
 import io
 import weakref
 from dataclasses import dataclass, field
@@ -205,9 +206,11 @@ def _remote_call(self: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _is_capable(rpc: Any, connection: _Connection, encoded_method: dict[str, Any]) -> bool:
-    if encoded_method.get(METHOD_TAG):
-        return True
-    target = encoded_method.get("_rtarget", "")
+    return bool(encoded_method.get(METHOD_TAG)) or _has_replied_hybrid(rpc, connection, encoded_method.get("_rtarget", ""))
+
+
+def _has_replied_hybrid(rpc: Any, connection: _Connection, target: str) -> bool:
+    """Whether ``target`` sent us a frame whose header marks a hypha_arrow client."""
     if "/" not in target and rpc._local_workspace:
         target = f"{rpc._local_workspace}/{target}"
     return target in connection.capable_peers
@@ -378,7 +381,8 @@ async def _send_chunks(self: Any, package: bytes, target_id: str, session_id: st
         return await _original("_send_chunks")(self, package, target_id, session_id)
     sending = _SENDING.get()  # the task sending this frame inherited its call's context
     capable = sending.capable if sending is not None else _is_capable(self, connection, {"_rtarget": target_id})
-    await transfer.send(self, connection.pacer, package, target_id, session_id, capable=capable)
+    confirmed = functools.partial(_has_replied_hybrid, self, connection, target_id)
+    await transfer.send(self, connection.pacer, package, target_id, session_id, capable=capable, confirmed=confirmed)
 
 
 def _create_message(self: Any, key: str, heartbeat: bool = False, overwrite: bool = False, context: dict[str, Any] | None = None) -> Any:

@@ -14,11 +14,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import shortuuid
 
-CHUNK_MIN = 1 << 20
+CHUNK_MIN = (1 << 20) - (64 << 10)
+"""Under stock clients' 1 MiB inbound frame limit with room for the routing header, so a
+frame sent whole reaches even a peer wrongly believed to read hybrid frames."""
 CHUNK_MAX = 15 << 20
 MAX_CHUNKS = 400
 IN_FLIGHT = 8
@@ -63,21 +66,26 @@ def chunk_size(total: int) -> int:
     return min(CHUNK_MAX, max(CHUNK_MIN, -(-total // MAX_CHUNKS)))
 
 
-async def send(rpc: Any, pacer: Pacer, package: bytes, target_id: str, session_id: str | None, *, capable: bool) -> None:
+async def send(
+    rpc: Any, pacer: Pacer, package: bytes, target_id: str, session_id: str | None, *, capable: bool, confirmed: Callable[[], bool]
+) -> None:
     """Deliver ``package`` to ``target_id`` as one message, chunked when it is large.
 
     A stock target gets hypha-rpc's own chunk size (its unpacker refuses larger chunks),
-    only paced; a hypha_arrow target gets few large chunks.
+    only paced; a hypha_arrow target gets few large chunks. ``confirmed`` tells, once the
+    target has replied to ``create``, whether that reply came from a hypha_arrow client: if
+    not, the target was wrongly believed ``capable``, and stock chunks let it read the frame
+    far enough to reject the call instead of dropping chunks it cannot unpack.
     """
     if capable and len(package) <= CHUNK_MIN:
         await pacer.acquire()
         await rpc._emit_message(package)
         return
-    size = chunk_size(len(package)) if capable else rpc._long_message_chunk_size
     message_id = session_id or shortuuid.uuid()
     heartbeat = bool(session_id)
     await pacer.acquire()
     await _cache_method(rpc, target_id, "create")(message_id, heartbeat)
+    size = chunk_size(len(package)) if capable and confirmed() else rpc._long_message_chunk_size
     try:
         await _send_chunks(rpc, pacer, package, size, target_id, message_id, heartbeat)
         await pacer.acquire()

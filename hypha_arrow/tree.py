@@ -13,7 +13,9 @@ from .config import Config
 from .errors import DecodeError, EncodeError
 from .leaves import LIST_FAMILIES, Column, leaf_for
 
-PLACEHOLDER_TYPE = "arrow"
+STOCK_REFUSAL = "hypha_arrow column: this peer cannot read hybrid frames"
+"""The placeholder's ``_rdtype``: a stock peer given a hybrid frame by mistake fails to decode
+the placeholder as an ndarray with this text in its error, which reaches the caller."""
 _PLAIN = frozenset({str, int, float, bool, type(None), bytes})
 _INT_RANGE = (-(1 << 63), (1 << 64) - 1)
 
@@ -33,8 +35,12 @@ def plain_equivalent(value: Any) -> Any:
 
 
 def placeholder(index: int) -> dict[str, Any]:
-    """What stands in the skeleton where column ``index`` was taken out."""
-    return {"_rtype": PLACEHOLDER_TYPE, "_rcolumn": index}
+    """What stands in the skeleton where column ``index`` was taken out.
+
+    It has the shape of hypha-rpc's ndarray form with a dtype numpy refuses, so a stock peer
+    rejects the call instead of handing its service a meaningless dict.
+    """
+    return {"_rtype": "ndarray", "_rvalue": b"", "_rdtype": STOCK_REFUSAL, "_rcolumn": index}
 
 
 def format_path(path: Path, root: str = "") -> str:

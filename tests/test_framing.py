@@ -13,6 +13,7 @@ from hypha_rpc.rpc import RPC
 import hypha_arrow
 from frames import server_rewrite, split
 from hypha_arrow.framing import DESCRIPTOR_KEY
+from hypha_arrow.tree import STOCK_REFUSAL, placeholder
 
 HEADER = {"type": "method", "from": "ws-user-a/client-1", "to": "ws-user-a/client-2:svc", "method": "svc.run", "session": "s1"}
 
@@ -92,7 +93,7 @@ def test_frame_decodes_after_server_header_rewrite(growth: int) -> None:
     assert extra["with_kwargs"] is False and DESCRIPTOR_KEY not in extra
 
 
-def test_stock_reader_survives_a_large_hybrid_frame(stock_rpc: RPC) -> None:
+def test_stock_reader_refuses_a_large_hybrid_frame_with_a_clear_error(stock_rpc: RPC) -> None:
     array = np.random.default_rng(3).random(2_000_000)  # 16 MB, far over the stock 512 KB buffer
     frame = hypha_arrow.encode_message(HEADER, {"args": [array, "note"], "with_kwargs": False})
     unpacker = msgpack.Unpacker(io.BytesIO(frame), max_buffer_size=max(512000, 256 * 1024 * 2))
@@ -100,8 +101,9 @@ def test_stock_reader_survives_a_large_hybrid_frame(stock_rpc: RPC) -> None:
     extra = unpacker.unpack()
     main.update(extra)
     assert len(frame) - unpacker.tell() > 16_000_000
-    decoded = stock_rpc._decode(main["args"])
-    assert decoded[0]["_rtype"] == "arrow" and decoded[1] == "note"
+    assert stock_rpc._decode(main["args"][1]) == "note"
+    with pytest.raises(TypeError, match=STOCK_REFUSAL):  # hypha-rpc turns this into a rejected call
+        stock_rpc._decode(main["args"])
 
 
 def test_section_starts_aligned_in_the_encoded_frame() -> None:
@@ -131,6 +133,6 @@ def test_decode_accepts_bytes_bytearray_and_memoryview() -> None:
 
 def test_values_the_codec_does_not_own_stay_untouched() -> None:
     method = {"_rtype": "method", "_rtarget": "ws/client", "_rmethod": "svc.cb", "_rpromise": "*"}
-    extra = {"args": [np.ones(5000), method, "s", 7, {"_rtype": "arrow", "_rcolumn": 0}], "with_kwargs": False}
+    extra = {"args": [np.ones(5000), method, "s", 7, placeholder(0)], "with_kwargs": False}
     _, decoded = hypha_arrow.decode_message(hypha_arrow.encode_message(HEADER, extra))
-    assert decoded["args"][1:] == [method, "s", 7, {"_rtype": "arrow", "_rcolumn": 0}]
+    assert decoded["args"][1:] == [method, "s", 7, placeholder(0)]
