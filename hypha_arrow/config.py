@@ -27,6 +27,10 @@ class Config:
 
     Decoding limits (checked before anything is allocated):
       max_frame_bytes, max_section_bytes, max_decompressed_bytes, max_columns, max_depth.
+
+    Receiving over RPC:
+      transfer_idle_timeout: seconds without a new chunk after which a partial chunked
+        message is dropped (its sender left or lost its connection mid-transfer).
     """
 
     enable_binary_optimization: bool = True
@@ -41,6 +45,7 @@ class Config:
     max_decompressed_bytes: int = 4 * GiB
     max_columns: int = 10_000
     max_depth: int = 128
+    transfer_idle_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         patterns = self.optimization_patterns
@@ -62,6 +67,9 @@ class Config:
         _require_non_negative(self, "binary_threshold")
         for name in ("max_frame_bytes", "max_section_bytes", "max_decompressed_bytes", "max_columns", "max_depth"):
             _require_non_negative(self, name, minimum=1)
+        timeout = self.transfer_idle_timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+            raise ValueError(f"transfer_idle_timeout must be a number of seconds > 0, got {timeout!r}")
 
     def uses(self, pattern: str) -> bool:
         """Whether a family of values goes columnar under this config."""

@@ -17,10 +17,10 @@ or module level and before connections are made, these points of hypha-rpc:
    ``_ha`` header key tells which senders read hybrid frames; chunks are joined into one
    aligned frame, each freed as soon as it is copied.
 7. ``RPC._send_chunks``: large frames go as paced, pipelined chunks (see ``transfer``):
-   1-15 MiB to capable targets instead of one awaited call per 256 KiB, and hypha-rpc's
+   960 KiB-15 MiB to capable targets instead of one awaited call per 256 KiB, and hypha-rpc's
    256 KiB to stock targets, paced so that no payload size trips the server's rate limit.
-8. ``RPC._create_message`` / ``RPC._handle_client_disconnected``: chunk state of a transfer
-   whose sender disconnected is dropped.
+8. ``RPC._create_message`` / ``RPC._handle_client_disconnected``: a partial message whose
+   sender disconnected or went silent is dropped (``transfer.IncomingTransfers``).
 9. ``WebsocketRPCConnection._ws_connect_kwargs``: no permessage-deflate (Arrow compression
    replaces it) and inbound frames up to ``MAX_INBOUND_FRAME``.
 
@@ -64,9 +64,8 @@ class _Connection:
 
     config: Config
     pacer: transfer.Pacer
+    transfers: transfer.IncomingTransfers
     capable_peers: set[str] = field(default_factory=set)
-    transfers: dict[str, str] = field(default_factory=dict)
-    """Chunked transfers being received: message key -> sender."""
 
 
 @dataclass
@@ -175,7 +174,8 @@ def _rpc_init(self: Any, *args: Any, **kwargs: Any) -> None:
     config = _CONNECTING.get() or _default_config
     if config is not None:
         connection = args[0] if args else kwargs.get("connection")
-        self._hypha_arrow = _Connection(config, pacer=transfer.pacer_for(connection))
+        incoming = transfer.IncomingTransfers(self._object_store, config.transfer_idle_timeout)
+        self._hypha_arrow = _Connection(config, pacer=transfer.pacer_for(connection), transfers=incoming)
         _live.add(self)
 
 
@@ -335,7 +335,7 @@ def _process_message(self: Any, key: str, heartbeat: bool = False, context: dict
     connection = _state(self)
     if connection is None:
         return _original("_process_message")(self, key, heartbeat, context)
-    connection.transfers.pop(key, None)
+    connection.transfers.finished(key)
     _join_chunks(self._object_store.get("message_cache", {}), key)
     sender = context.get("from") if context else None
     token = _RECEIVING.set(_Receiving(connection, trusted_sender=sender))
@@ -389,7 +389,7 @@ def _create_message(self: Any, key: str, heartbeat: bool = False, overwrite: boo
     result = _original("_create_message")(self, key, heartbeat, overwrite, context)
     connection = _state(self)
     if connection is not None and context and context.get("from"):
-        connection.transfers[key] = context["from"]
+        connection.transfers.started(key, context["from"])
     return result
 
 
@@ -397,9 +397,5 @@ async def _handle_client_disconnected(self: Any, client_id: str) -> Any:
     connection = _state(self)
     if connection is not None:
         connection.capable_peers.discard(client_id)
-        cache = self._object_store.get("message_cache", {})
-        for key, sender in list(connection.transfers.items()):
-            if sender == client_id:
-                cache.pop(key, None)
-                del connection.transfers[key]
+        connection.transfers.drop_from(client_id)
     return await _original("_handle_client_disconnected")(self, client_id)

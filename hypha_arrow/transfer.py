@@ -2,22 +2,26 @@
 
 Stock hypha-rpc sends a large message as one awaited call per 256 KiB chunk, after an
 extra round trip to look up the peer's built-in service. Between hypha_arrow clients,
-whose inbound frame limit is raised, chunks are 1 to 15 MiB (at most ``MAX_CHUNKS`` per
+whose inbound frame limit is raised, chunks are 960 KiB to 15 MiB (at most ``MAX_CHUNKS`` per
 message, under the server's 16 MiB inbound limit) and are sent without waiting for a
 reply each: the receiver handles a connection's messages in order, so ``process``
-arrives after the last ``set``; only ``create`` waits for its reply. A token bucket keeps every transfer under the server's
-per-client message rate limit, so no size of payload gets the connection closed.
+arrives after the last ``set``; only ``create`` waits for its reply. A token bucket keeps
+every transfer under the server's per-client message rate limit, so no size of payload gets
+the connection closed. ``IncomingTransfers`` is the receiving side's bookkeeping.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import shortuuid
+from websockets.protocol import State
 
 CHUNK_MIN = (1 << 20) - (64 << 10)
 """Under stock clients' 1 MiB inbound frame limit with room for the routing header, so a
@@ -33,6 +37,8 @@ WEBSOCKET_RATE = (150.0, 400.0)
 of 2000 in its websocket loop and 500 in its resource-limits manager: stay under both."""
 HTTP_RATE = (80.0, 400.0)
 """The server allows anonymous HTTP clients 100 requests per second, burst 500, per IP."""
+
+_log = logging.getLogger(__name__)
 
 
 class Pacer:
@@ -62,7 +68,7 @@ def pacer_for(connection: Any) -> Pacer:
 
 
 def chunk_size(total: int) -> int:
-    """1 MiB chunks (fastest through the websocket stack), larger only to stay under ``MAX_CHUNKS``."""
+    """About 1 MiB (fastest through the websocket stack), larger only to stay under ``MAX_CHUNKS``."""
     return min(CHUNK_MAX, max(CHUNK_MIN, -(-total // MAX_CHUNKS)))
 
 
@@ -101,17 +107,44 @@ async def _send_chunks(rpc: Any, pacer: Pacer, package: bytes, size: int, target
     store = _cache_method(rpc, target_id, "set", reply=False)
     view = memoryview(package)
     pending: deque[asyncio.Future] = deque()
-    for index, start in enumerate(range(0, len(package), size)):
-        await pacer.acquire()
-        pending.append(store(message_id, index, bytes(view[start : start + size]), heartbeat))
-        if len(pending) >= IN_FLIGHT:
+    try:
+        for index, start in enumerate(range(0, len(package), size)):
+            await pacer.acquire()
+            if _connection_lost(rpc):
+                raise ConnectionError("the connection to the server was lost during a chunked send")
+            pending.append(store(message_id, index, bytes(view[start : start + size]), heartbeat))
+            if len(pending) >= IN_FLIGHT:
+                await pending.popleft()
+        while pending:
             await pending.popleft()
-    for sent in pending:
-        await sent
+    finally:
+        for unsent in pending:  # after a failure: their errors repeat it, so they are only consumed
+            unsent.add_done_callback(_consume)
+
+
+def _consume(sent: asyncio.Future) -> None:
+    if not sent.cancelled():
+        sent.exception()
+
+
+def _connection_lost(rpc: Any) -> bool:
+    """Whether the websocket under ``rpc`` is no longer open.
+
+    Sending then makes hypha-rpc open a second connection beside its own reconnection; the
+    two race, and the client can end up never reconnecting.
+    """
+    websocket = getattr(rpc._connection, "_websocket", None)
+    return websocket is not None and websocket.state is not State.OPEN
 
 
 async def _forget(rpc: Any, target_id: str, message_id: str) -> None:
-    """Best effort: drop the partial message from the receiver's cache after a failure."""
+    """Best effort: drop the partial message from the receiver's cache after a failure.
+
+    Not after a lost connection: a hypha_arrow receiver then drops it once no more chunks
+    come; a stock one keeps it, as it does when a stock sender's connection is lost.
+    """
+    if _connection_lost(rpc):
+        return
     try:
         await asyncio.wait_for(_cache_method(rpc, target_id, "remove")(message_id), CLEANUP_TIMEOUT)
     except Exception:  # the peer or the connection may be gone; its own cleanup then applies
@@ -129,3 +162,67 @@ def _cache_method(rpc: Any, target_id: str, name: str, *, reply: bool = True) ->
     )
     method.__no_chunk__ = True
     return method
+
+
+@dataclass
+class _Incoming:
+    sender: str
+    chunks_seen: int = -1
+
+
+class IncomingTransfers:
+    """Chunked messages being received, so that a partial one never outlives its sender.
+
+    A sender that leaves mid-transfer never sends ``process`` or ``remove``, and hypha-rpc
+    keeps what arrived in its message cache for the life of the connection. A partial
+    message is dropped when its sender's disconnection is announced (same workspace only)
+    or when no chunk of it arrived for ``idle_timeout`` seconds (any cause: a sender in
+    another workspace, a lost connection, a server restart).
+    """
+
+    def __init__(self, object_store: dict[str, Any], idle_timeout: float) -> None:
+        self._store = object_store  # hypha-rpc creates its "message_cache" entry on first use
+        self._idle_timeout = idle_timeout
+        self._active: dict[str, _Incoming] = {}
+        self._sweep_armed = False
+
+    def __len__(self) -> int:
+        return len(self._active)
+
+    def __repr__(self) -> str:
+        return f"IncomingTransfers({self._active!r}, sweep {'armed' if self._sweep_armed else 'idle'})"
+
+    def started(self, key: str, sender: str) -> None:
+        self._active[key] = _Incoming(sender)
+        if not self._sweep_armed:
+            asyncio.get_running_loop().call_later(self._idle_timeout, self._sweep)
+            self._sweep_armed = True
+
+    def finished(self, key: str) -> None:
+        self._active.pop(key, None)
+
+    def drop_from(self, sender: str) -> None:
+        for key, incoming in list(self._active.items()):
+            if incoming.sender == sender:
+                self._drop(key, "its sender disconnected")
+
+    def _sweep(self) -> None:
+        """Drop each message whose chunk count did not change since the last sweep."""
+        self._sweep_armed = False
+        cache = self._store.get("message_cache", {})
+        for key, incoming in list(self._active.items()):
+            chunks = cache.get(key)
+            if chunks is None:  # removed by its sender
+                del self._active[key]
+            elif len(chunks) == incoming.chunks_seen:
+                self._drop(key, f"no chunk arrived for {self._idle_timeout} s")
+            else:
+                incoming.chunks_seen = len(chunks)
+        if self._active:
+            asyncio.get_running_loop().call_later(self._idle_timeout, self._sweep)
+            self._sweep_armed = True
+
+    def _drop(self, key: str, reason: str) -> None:
+        incoming = self._active.pop(key)
+        chunks = self._store.get("message_cache", {}).pop(key, None)
+        _log.warning("Dropped a partial message from %s (%d chunks): %s", incoming.sender, len(chunks or ()), reason)

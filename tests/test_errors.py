@@ -206,7 +206,8 @@ def test_integers_beyond_64_bits_are_refused_with_their_path() -> None:
 def test_config_rejects_invalid_options() -> None:
     for bad in ({"compression_algorithm": "gzip"}, {"records_as": "dict"}, {"binary_threshold": -1},
                 {"optimization_patterns": {"arrays", "pictures"}}, {"max_columns": 0}, {"compression_level": "high"},
-                {"enable_binary_optimization": 1}):
+                {"enable_binary_optimization": 1}, {"transfer_idle_timeout": 0}, {"transfer_idle_timeout": float("nan")},
+                {"transfer_idle_timeout": "60"}):
         with pytest.raises(ValueError):
             hypha_arrow.Config(**bad)
 
