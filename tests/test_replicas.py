@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import redis  # installed with hypha; used only to wait for the server
+from test_rpc_values import assert_same
 
 import hypha_arrow
+from hypha_arrow.integration import METHOD_TAG
 from hypha_arrow.local_server import LocalServer, free_port
 
 PUBLIC_URL = "http://127.0.0.1:9"
@@ -75,3 +77,28 @@ def test_client_on_one_replica_serves_dataframes_and_arrays_to_a_client_on_the_o
             await provider.disconnect()
 
     asyncio.run(run())
+
+
+def test_relayed_methods_carry_no_hybrid_tag_so_callers_send_stock_frames(redis_url: str) -> None:
+    """Without a shared public URL, the caller's replica relays through its manager, a stock
+    peer inside the server that re-encodes the provider's methods as its own: they must not
+    claim to read hybrid frames (the relay would drop the Arrow section)."""
+    options = ("--redis-uri", redis_url)
+    env = {"JWT_SECRET": JWT_SECRET}
+
+    async def run(urls: tuple[str, str]) -> None:
+        provider = await hypha_arrow.connect_to_server({"server_url": urls[0]})
+        caller = await hypha_arrow.connect_to_server({"server_url": urls[1]})
+        try:
+            info = await provider.register_service({"id": "relayed", "config": {"visibility": "public"}, "echo": lambda value: value})
+            service = await caller.get_service(info.id)
+            assert METHOD_TAG not in service.echo.__rpc_object__, service.echo.__rpc_object__
+            assert_same(np.arange(5000), await service.echo(np.arange(5000)))
+            large = np.random.default_rng(6).random(2_000_000)  # 16 MB in stock 256 KiB chunks
+            assert_same(large, await service.echo(large))
+        finally:
+            await caller.disconnect()
+            await provider.disconnect()
+
+    with LocalServer(extra_args=options, env=env) as first, LocalServer(extra_args=options, env=env) as second:
+        asyncio.run(run((first.url, second.url)))

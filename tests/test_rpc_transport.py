@@ -13,6 +13,7 @@ import pytest
 from test_rpc_values import FRAME, arrow_client, assert_same, run, serve, stock_client
 
 import hypha_arrow
+from hypha_arrow import transfer
 
 MiB = 1 << 20
 UNSUPPORTED = "Unsupported data type: <class 'pandas"
@@ -125,12 +126,17 @@ def test_dataframe_works_between_hypha_arrow_clients_and_raises_on_the_sender_to
 # -- 4, 5. large payloads ----------------------------------------------------------------------
 
 
-def test_payload_over_the_16_mib_server_frame_limit_is_echoed_exactly(hypha_server: str) -> None:
+def test_payload_over_the_16_mib_server_frame_limit_is_echoed_exactly_in_large_chunks(hypha_server: str) -> None:
     array = np.random.default_rng(2).random(24 * MiB // 8)
 
     async def body() -> None:
         async with serve(hypha_server, {"echo": lambda value: value}) as service:
+            sizes = count_sent_bytes(service.echo._rpc)
             assert_same(array, await service.echo(array))
+            # the provider's reply to ``create`` confirmed a hypha_arrow peer: 960 KiB chunks, not 256 KiB
+            chunks = [size for size in sizes if size > 64 * 1024]
+            assert len(chunks) == -(-array.nbytes // transfer.CHUNK_MIN), sizes
+            assert max(sizes) < MiB, "a chunk over stock's 1 MiB frame limit"
             assert await service.echo(1) == 1
 
     run(body)

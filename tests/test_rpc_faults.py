@@ -1,0 +1,248 @@
+"""Faults through real Hypha servers: a peer that leaves mid-transfer, a server restart
+mid-transfer, and a stock peer sent a hybrid frame by mistake.
+
+Each must end in an error the caller sees within its ``method_timeout`` (never a hang),
+leave the server and the other clients working, and leave no partial message or payload
+memory behind on either side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from test_load import settled_rss, watch
+from test_rpc_values import FRAME, arrow_client, assert_same, run, stock_client
+
+import hypha_arrow
+from hypha_arrow import framing
+from hypha_arrow.integration import METHOD_TAG
+from hypha_arrow.local_server import LocalServer
+from hypha_arrow.transfer import IncomingTransfers
+from hypha_arrow.tree import STOCK_REFUSAL
+
+MiB = 1 << 20
+CALL_TIMEOUT = 8.0
+"""The callers' ``method_timeout``: every failure here must reach the caller within it."""
+IDLE_TIMEOUT = 2.0
+"""The receivers' ``transfer_idle_timeout``: a partial message must be gone within twice this."""
+TRANSFER_BYTES = 256 * MiB
+"""Large enough that the fault lands mid-transfer (about a second of chunks on the CI machine)."""
+MEMORY_BOUND = 64 * MiB
+"""Settled RSS after a failed transfer, over what it was before the payload existed: a leaked
+payload or frame would add at least 256 MiB."""
+
+
+async def until(condition: Callable[[], bool], timeout: float, what: str, state: Callable[[], Any] = lambda: "") -> float:
+    """Wait for ``condition``; the seconds it took. ``state`` describes what was seen instead."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"{what}: not after {timeout} s {state()}")
+        await asyncio.sleep(0.01)
+    return time.monotonic() - started
+
+
+def partial_chunks(client: Any) -> int:
+    """Chunks of unfinished messages held in ``client``'s hypha-rpc message cache."""
+    return sum(len(chunks) for chunks in client.rpc._object_store.get("message_cache", {}).values())
+
+
+def receiving_state_is_empty(client: Any) -> bool:
+    return not client.rpc._object_store.get("message_cache") and len(client.rpc._hypha_arrow.transfers) == 0
+
+
+def receiving_state(client: Any) -> str:
+    cache = client.rpc._object_store.get("message_cache", {})
+    return f"cache {[(key, len(chunks)) for key, chunks in cache.items()]}, transfers {client.rpc._hypha_arrow.transfers!r}"
+
+
+def idle_receiver() -> Any:
+    return arrow_client(hypha_arrow.Config(transfer_idle_timeout=IDLE_TIMEOUT))
+
+
+@pytest.fixture
+def unretrieved_errors(caplog: pytest.LogCaptureFixture) -> Any:
+    """Fails the test if a send's error was dropped unread (asyncio logs it when collected)."""
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        yield
+        gc.collect()  # asyncio reports an unread error when its future is collected
+    records = caplog.get_records("call") + caplog.records  # the latter: this teardown's
+    dropped = [record.getMessage() for record in records if "never retrieved" in record.getMessage()]
+    assert not dropped, dropped[0]
+
+
+# -- capability mismatch ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("elements", [1_000, MiB], ids=["sent-whole", "chunked"])
+def test_stock_service_sent_a_hybrid_frame_by_mistake_rejects_the_call_and_keeps_serving(hypha_server: str, elements: int) -> None:
+    received: list[Any] = []
+
+    def take(array: Any) -> int:
+        received.append(array)
+        return int(array.nbytes)
+
+    async def body() -> None:
+        provider = await stock_client()(hypha_server)
+        caller = await arrow_client(method_timeout=CALL_TIMEOUT)(hypha_server)
+        try:
+            dropped = watch(provider)
+            info = await provider.register_service({"id": "stock-take", "config": {"visibility": "public"}, "take": take})
+            service = await caller.get_service(info.id)
+            service.take._encoded_method[METHOD_TAG] = framing.FORMAT_VERSION  # wrongly believed capable
+            started = time.monotonic()
+            with pytest.raises(Exception, match=re.escape(STOCK_REFUSAL)):
+                await service.take(np.ones(elements))
+            assert time.monotonic() - started < CALL_TIMEOUT / 2, "the caller waited for its timeout instead of an answer"
+            assert received == [], "the stock service ran with placeholders"
+            del service.take._encoded_method[METHOD_TAG]
+            assert await service.take(np.ones(elements)) == elements * 8
+            assert dropped == [] and partial_chunks(provider) == 0
+        finally:
+            await caller.disconnect()
+            await provider.disconnect()
+
+    run(body)
+
+
+# -- a peer leaves mid-transfer -----------------------------------------------------------------
+
+
+def test_provider_leaving_mid_transfer_fails_the_call_within_its_timeout_and_others_are_unaffected(
+    hypha_server: str, unretrieved_errors: None
+) -> None:
+    async def body() -> None:
+        provider = await arrow_client()(hypha_server)
+        bystander = await arrow_client()(hypha_server)
+        caller = await arrow_client(method_timeout=CALL_TIMEOUT)(hypha_server)
+        try:
+            dropped = watch(caller)
+            info = await provider.register_service({"id": "leaving", "config": {"visibility": "public"}, "take": lambda a: a.nbytes})
+            service = await caller.get_service(info.id)
+            info = await bystander.register_service({"id": "staying", "config": {"visibility": "public"}, "echo": lambda v: v})
+            other = await caller.get_service(info.id)
+
+            call = asyncio.ensure_future(service.take(np.ones(TRANSFER_BYTES // 8)))
+            await until(lambda: partial_chunks(provider) > 0, 30, "chunks at the provider")
+            await provider.disconnect()
+            left = time.monotonic()
+            with pytest.raises(Exception, match="timed out"):
+                await call
+            # the server drops chunks to a departed client; the caller's timer starts once they are sent
+            assert time.monotonic() - left < CALL_TIMEOUT + 10
+
+            assert_same(FRAME.head(1000), await other.echo(FRAME.head(1000)))
+            large = np.random.default_rng(7).random(2 * MiB)  # chunked: the transfer path still works
+            assert_same(large, await other.echo(large))
+            assert dropped == [], "the caller's connection dropped"
+        finally:
+            await caller.disconnect()
+            await bystander.disconnect()
+
+    run(body)
+
+
+def test_caller_leaving_mid_transfer_leaves_no_partial_message_at_the_provider(hypha_server: str, unretrieved_errors: None) -> None:
+    received: list[int] = []
+
+    async def body() -> None:
+        provider = await idle_receiver()(hypha_server)
+        leaving = await arrow_client()(hypha_server)
+        staying = await arrow_client()(hypha_server)
+        try:
+            info = await provider.register_service(
+                {"id": "receiving", "config": {"visibility": "public"}, "take": lambda a: received.append(a.nbytes) or a.nbytes}
+            )
+            call = asyncio.ensure_future((await leaving.get_service(info.id)).take(np.ones(TRANSFER_BYTES // 8)))
+            await until(lambda: partial_chunks(provider) > 0, 30, "chunks at the provider")
+            await leaving.disconnect()
+            with pytest.raises(Exception):
+                await call
+            # another workspace: the provider hears of no disconnection, only silence
+            await until(lambda: receiving_state_is_empty(provider), 2 * IDLE_TIMEOUT + 5, "partial message dropped", lambda: receiving_state(provider))
+
+            service = await staying.get_service(info.id)
+            assert await service.take(np.ones(4 * MiB)) == 32 * MiB
+            assert received == [32 * MiB], "the partial message reached the service"
+            assert receiving_state_is_empty(provider)
+        finally:
+            await staying.disconnect()
+            await provider.disconnect()
+
+    run(body)
+
+
+def test_partial_message_still_receiving_chunks_is_kept_and_dropped_once_they_stop() -> None:
+    async def body() -> None:
+        store: dict[str, Any] = {"message_cache": {"slow": {}, "done": {}}}
+        incoming = IncomingTransfers(store, idle_timeout=0.2)
+        incoming.started("slow", "ws/sender")
+        incoming.started("done", "ws/sender")
+        incoming.finished("done")
+        for index in range(20):  # one chunk every 50 ms for 1 s: five sweeps, all see progress
+            store["message_cache"]["slow"][index] = b"x"
+            await asyncio.sleep(0.05)
+        assert "slow" in store["message_cache"] and len(incoming) == 1
+        gone = await until(lambda: "slow" not in store["message_cache"], 1.0, "idle message dropped")
+        assert gone < 0.45 and len(incoming) == 0
+        assert "done" in store["message_cache"], "a finished message is hypha-rpc's to handle"
+
+    run(body)
+
+
+# -- the server restarts mid-transfer -----------------------------------------------------------
+
+
+def test_server_restart_mid_transfer_fails_the_call_then_clients_reconnect_and_leave_nothing_behind(unretrieved_errors: None) -> None:
+    server = LocalServer(env={"JWT_SECRET": "restart-test-secret"})  # tokens stay valid across the restart
+
+    def restart() -> None:
+        server.stop()
+        server.start()
+
+    async def body() -> None:
+        provider = await idle_receiver()(server.url)
+        caller = await arrow_client(method_timeout=CALL_TIMEOUT)(server.url)
+        try:
+            events = {"provider": watch(provider), "caller": watch(caller)}
+            info = await provider.register_service({"id": "restart", "config": {"visibility": "public"}, "echo": lambda v: v})
+            service = await caller.get_service(info.id)
+            before = settled_rss()
+
+            call = asyncio.ensure_future(service.echo(np.ones(TRANSFER_BYTES // 8)))
+            await until(lambda: partial_chunks(provider) > 0, 30, "chunks at the provider")
+            restarted = time.monotonic()
+            await asyncio.to_thread(restart)
+            with pytest.raises(Exception):
+                await call
+            failed_after = time.monotonic() - restarted
+            assert failed_after < CALL_TIMEOUT + 10, failed_after
+            del call
+
+            for side, seen in events.items():
+                await until(lambda seen=seen: "reconnected" in seen, 60, f"{side} reconnected")
+            small = np.arange(10)
+            assert_same(small, await service.echo(small))
+            large = np.random.default_rng(8).random(2 * MiB)
+            assert_same(large, await service.echo(large))
+
+            await until(lambda: receiving_state_is_empty(provider), 2 * IDLE_TIMEOUT + 5, "partial message dropped", lambda: receiving_state(provider))
+            assert partial_chunks(caller) == 0
+            assert settled_rss() - before < MEMORY_BOUND
+        finally:
+            await caller.disconnect()
+            await provider.disconnect()
+
+    server.start()
+    try:
+        run(body)
+    finally:
+        server.stop()
