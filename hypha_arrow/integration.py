@@ -74,6 +74,9 @@ class _Sending:
     capable: bool
     encrypting: bool
     raw: bool = False
+    call: Any = None
+    """The call's future once ``__call__`` returned it; settled before its chunks are all sent
+    (the target left, the caller disconnected), the rest of them would go nowhere."""
 
 
 @dataclass
@@ -198,9 +201,11 @@ def _remote_call(self: Any, *args: Any, **kwargs: Any) -> Any:
         return _original("__call__")(self, *args, **kwargs)
     capable = _is_capable(self._rpc, connection, self._encoded_method)
     encrypting = bool(self._rpc._encryption_enabled and self._target_encryption_pub)
-    token = _SENDING.set(_Sending(connection, capable, encrypting))
+    sending = _Sending(connection, capable, encrypting)
+    token = _SENDING.set(sending)
     try:
-        return _original("__call__")(self, *args, **kwargs)
+        sending.call = _original("__call__")(self, *args, **kwargs)  # its send task starts later
+        return sending.call
     finally:
         _SENDING.reset(token)
 
@@ -382,7 +387,13 @@ async def _send_chunks(self: Any, package: bytes, target_id: str, session_id: st
     sending = _SENDING.get()  # the task sending this frame inherited its call's context
     capable = sending.capable if sending is not None else _is_capable(self, connection, {"_rtarget": target_id})
     confirmed = functools.partial(_has_replied_hybrid, self, connection, target_id)
-    await transfer.send(self, connection.pacer, package, target_id, session_id, capable=capable, confirmed=confirmed)
+    await transfer.send(
+        self, connection.pacer, package, target_id, session_id, capable=capable, confirmed=confirmed, abandoned=functools.partial(_settled, sending)
+    )
+
+
+def _settled(sending: _Sending | None) -> bool:
+    return sending is not None and sending.call is not None and sending.call.done()
 
 
 def _create_message(self: Any, key: str, heartbeat: bool = False, overwrite: bool = False, context: dict[str, Any] | None = None) -> Any:

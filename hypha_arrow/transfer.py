@@ -73,7 +73,15 @@ def chunk_size(total: int) -> int:
 
 
 async def send(
-    rpc: Any, pacer: Pacer, package: bytes, target_id: str, session_id: str | None, *, capable: bool, confirmed: Callable[[], bool]
+    rpc: Any,
+    pacer: Pacer,
+    package: bytes,
+    target_id: str,
+    session_id: str | None,
+    *,
+    capable: bool,
+    confirmed: Callable[[], bool],
+    abandoned: Callable[[], bool],
 ) -> None:
     """Deliver ``package`` to ``target_id`` as one message, chunked when it is large.
 
@@ -81,7 +89,8 @@ async def send(
     only paced; a hypha_arrow target gets few large chunks. ``confirmed`` tells, once the
     target has replied to ``create``, whether that reply came from a hypha_arrow client: if
     not, the target was wrongly believed ``capable``, and stock chunks let it read the frame
-    far enough to reject the call instead of dropping chunks it cannot unpack.
+    far enough to reject the call instead of dropping chunks it cannot unpack. Once
+    ``abandoned()`` (the call already ended), the remaining chunks are not sent.
     """
     if capable and len(package) <= CHUNK_MIN:
         await pacer.acquire()
@@ -93,7 +102,7 @@ async def send(
     await _cache_method(rpc, target_id, "create")(message_id, heartbeat)
     size = chunk_size(len(package)) if capable and confirmed() else rpc._long_message_chunk_size
     try:
-        await _send_chunks(rpc, pacer, package, size, target_id, message_id, heartbeat)
+        await _send_chunks(rpc, pacer, package, size, target_id, message_id, heartbeat, abandoned)
         await pacer.acquire()
         # no reply awaited: messages arrive in order, and a send left waiting for one
         # when a client disconnects ends in a cancelled-task traceback
@@ -103,7 +112,9 @@ async def send(
         raise
 
 
-async def _send_chunks(rpc: Any, pacer: Pacer, package: bytes, size: int, target_id: str, message_id: str, heartbeat: bool) -> None:
+async def _send_chunks(
+    rpc: Any, pacer: Pacer, package: bytes, size: int, target_id: str, message_id: str, heartbeat: bool, abandoned: Callable[[], bool]
+) -> None:
     store = _cache_method(rpc, target_id, "set", reply=False)
     view = memoryview(package)
     pending: deque[asyncio.Future] = deque()
@@ -112,6 +123,8 @@ async def _send_chunks(rpc: Any, pacer: Pacer, package: bytes, size: int, target
             await pacer.acquire()
             if _connection_lost(rpc):
                 raise ConnectionError("the connection to the server was lost during a chunked send")
+            if abandoned():
+                raise ConnectionError(f"the call ended before its chunked payload was sent to {target_id}")
             pending.append(store(message_id, index, bytes(view[start : start + size]), heartbeat))
             if len(pending) >= IN_FLIGHT:
                 await pending.popleft()

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 from test_load import settled_rss, watch
+from test_rpc_transport import count_sent_bytes
 from test_rpc_values import FRAME, arrow_client, assert_same, run, stock_client
 
 import hypha_arrow
@@ -116,13 +117,19 @@ def test_stock_service_sent_a_hybrid_frame_by_mistake_rejects_the_call_and_keeps
 # -- a peer leaves mid-transfer -----------------------------------------------------------------
 
 
-def test_provider_leaving_mid_transfer_fails_the_call_within_its_timeout_and_others_are_unaffected(
-    hypha_server: str, unretrieved_errors: None
-) -> None:
+@pytest.mark.parametrize("workspace", ["its-own", "the-providers"])
+def test_provider_leaving_mid_transfer_fails_the_call_and_others_are_unaffected(hypha_server: str, unretrieved_errors: None, workspace: str) -> None:
+    """In its own workspace the caller hears of no disconnection: its call times out once the
+    chunks are sent (the server drops them). In the provider's workspace hypha-rpc hears of it
+    and fails the call at once, and the rest of the payload is not sent."""
+
     async def body() -> None:
         provider = await arrow_client()(hypha_server)
         bystander = await arrow_client()(hypha_server)
-        caller = await arrow_client(method_timeout=CALL_TIMEOUT)(hypha_server)
+        options: dict[str, Any] = {"method_timeout": CALL_TIMEOUT}
+        if workspace == "the-providers":
+            options.update(workspace=provider.config.workspace, token=await provider.generate_token())
+        caller = await arrow_client(**options)(hypha_server)
         try:
             dropped = watch(caller)
             info = await provider.register_service({"id": "leaving", "config": {"visibility": "public"}, "take": lambda a: a.nbytes})
@@ -130,14 +137,21 @@ def test_provider_leaving_mid_transfer_fails_the_call_within_its_timeout_and_oth
             info = await bystander.register_service({"id": "staying", "config": {"visibility": "public"}, "echo": lambda v: v})
             other = await caller.get_service(info.id)
 
+            sent = count_sent_bytes(caller.rpc)
             call = asyncio.ensure_future(service.take(np.ones(TRANSFER_BYTES // 8)))
             await until(lambda: partial_chunks(provider) > 0, 30, "chunks at the provider")
             await provider.disconnect()
             left = time.monotonic()
-            with pytest.raises(Exception, match="timed out"):
+            with pytest.raises(Exception, match="timed out" if workspace == "its-own" else "disconnected"):
                 await call
-            # the server drops chunks to a departed client; the caller's timer starts once they are sent
-            assert time.monotonic() - left < CALL_TIMEOUT + 10
+            failed_after = time.monotonic() - left
+            await asyncio.sleep(0.5)  # what is still sent after the failure shows here
+            if workspace == "its-own":
+                assert failed_after < CALL_TIMEOUT + 10  # the caller's timer starts once the chunks are sent
+            else:
+                assert failed_after < CALL_TIMEOUT / 2, "the caller waited for its timeout"
+                assert sum(sent) < TRANSFER_BYTES / 2, f"{sum(sent) / MiB:.0f} MiB sent to a departed client"
+            print(f"\nprovider left ({workspace} workspace): the call failed {failed_after:.1f} s later, {sum(sent) / MiB:.0f} MiB sent")
 
             assert_same(FRAME.head(1000), await other.echo(FRAME.head(1000)))
             large = np.random.default_rng(7).random(2 * MiB)  # chunked: the transfer path still works
@@ -167,7 +181,10 @@ def test_caller_leaving_mid_transfer_leaves_no_partial_message_at_the_provider(h
             with pytest.raises(Exception):
                 await call
             # another workspace: the provider hears of no disconnection, only silence
-            await until(lambda: receiving_state_is_empty(provider), 2 * IDLE_TIMEOUT + 5, "partial message dropped", lambda: receiving_state(provider))
+            dropped_after = await until(
+                lambda: receiving_state_is_empty(provider), 2 * IDLE_TIMEOUT + 5, "partial message dropped", lambda: receiving_state(provider)
+            )
+            print(f"\ncaller left: its partial message dropped by the provider {dropped_after:.1f} s later (idle timeout {IDLE_TIMEOUT} s)")
 
             service = await staying.get_service(info.id)
             assert await service.take(np.ones(4 * MiB)) == 32 * MiB
@@ -229,6 +246,7 @@ def test_server_restart_mid_transfer_fails_the_call_then_clients_reconnect_and_l
 
             for side, seen in events.items():
                 await until(lambda seen=seen: "reconnected" in seen, 60, f"{side} reconnected")
+            reconnected_after = time.monotonic() - restarted
             small = np.arange(10)
             assert_same(small, await service.echo(small))
             large = np.random.default_rng(8).random(2 * MiB)
@@ -236,7 +254,12 @@ def test_server_restart_mid_transfer_fails_the_call_then_clients_reconnect_and_l
 
             await until(lambda: receiving_state_is_empty(provider), 2 * IDLE_TIMEOUT + 5, "partial message dropped", lambda: receiving_state(provider))
             assert partial_chunks(caller) == 0
-            assert settled_rss() - before < MEMORY_BOUND
+            growth = settled_rss() - before
+            assert growth < MEMORY_BOUND
+            print(
+                f"\nserver restart: call failed after {failed_after:.1f} s, both clients reconnected after "
+                f"{reconnected_after:.1f} s, settled RSS {growth / MiB:+.0f} MiB"
+            )
         finally:
             await caller.disconnect()
             await provider.disconnect()
