@@ -203,6 +203,56 @@ def test_integers_beyond_64_bits_are_refused_with_their_path() -> None:
         hypha_arrow.encode_message(HEADER, {"args": [[np.zeros(200), 2**70]]})
 
 
+class ArrayLike:
+    """An object whose ``__array__`` must never run: it may raise, return junk or never return."""
+
+    calls = 0
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        ArrayLike.calls += 1
+        raise RuntimeError("__array__ was called")
+
+    def __len__(self) -> int:
+        return 10**12
+
+
+class NoArraySubclass(np.ndarray):
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        raise RuntimeError("__array__ was called")
+
+
+def misbehaving_objects() -> np.ndarray:
+    held = np.empty(2000, dtype=object)
+    for index in range(len(held)):
+        held[index] = ArrayLike()
+    return held
+
+
+@pytest.mark.parametrize(
+    ("make", "path", "reason"),
+    [
+        (lambda: ArrayLike(), r"args\[0\]", "unsupported type"),
+        (lambda: [ArrayLike()] * 2000, r"args\[0\]\[0\]", "unsupported type"),
+        (misbehaving_objects, r"args\[0\]", "object arrays may hold only"),
+        (lambda: pd.DataFrame({"a": misbehaving_objects()}), r"args\[0\]\['a'\]", "cannot be held exactly by Arrow"),
+    ],
+    ids=["object", "list", "object-array", "dataframe-column"],
+)
+def test_objects_with_a_misbehaving_array_method_are_refused_without_calling_it(make: object, path: str, reason: str) -> None:
+    value = make()  # type: ignore[operator]
+    ArrayLike.calls = 0
+    with pytest.raises(hypha_arrow.EncodeError, match=f"{path}: {reason}"):
+        hypha_arrow.encode_message(HEADER, {"args": [value]})
+    assert ArrayLike.calls == 0
+
+
+def test_ndarray_subclass_is_sent_as_its_data_without_calling_its_array_method() -> None:
+    data = np.arange(2000.0)
+    frame = hypha_arrow.encode_message(HEADER, {"args": [data.view(NoArraySubclass)]})
+    (received,) = hypha_arrow.decode_message(frame)[1]["args"]
+    assert type(received) is np.ndarray and np.array_equal(received, data)
+
+
 def test_config_rejects_invalid_options() -> None:
     for bad in ({"compression_algorithm": "gzip"}, {"records_as": "dict"}, {"binary_threshold": -1},
                 {"optimization_patterns": {"arrays", "pictures"}}, {"max_columns": 0}, {"compression_level": "high"},
