@@ -32,6 +32,7 @@ else gets exactly what stock hypha-rpc sends.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import functools
 import io
@@ -74,7 +75,7 @@ class _Sending:
     capable: bool
     encrypting: bool
     raw: bool = False
-    call: Any = None
+    call: asyncio.Future | None = None
     """The call's future once ``__call__`` returned it; settled before its chunks are all sent
     (the target left, the caller disconnected), the rest of them would go nowhere."""
 
