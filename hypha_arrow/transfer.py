@@ -197,19 +197,18 @@ class IncomingTransfers:
         self._store = object_store  # hypha-rpc creates its "message_cache" entry on first use
         self._idle_timeout = idle_timeout
         self._active: dict[str, _Incoming] = {}
-        self._sweep_armed = False
+        self._next_sweep: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
         return len(self._active)
 
     def __repr__(self) -> str:
-        return f"IncomingTransfers({self._active!r}, sweep {'armed' if self._sweep_armed else 'idle'})"
+        return f"IncomingTransfers({self._active!r}, sweep {'armed' if self._next_sweep else 'idle'})"
 
     def started(self, key: str, sender: str) -> None:
         self._active[key] = _Incoming(sender)
-        if not self._sweep_armed:
-            asyncio.get_running_loop().call_later(self._idle_timeout, self._sweep)
-            self._sweep_armed = True
+        if self._next_sweep is None:
+            self._arm()
 
     def finished(self, key: str) -> None:
         self._active.pop(key, None)
@@ -221,8 +220,8 @@ class IncomingTransfers:
 
     def _sweep(self) -> None:
         """Drop each message whose chunk count did not change since the last sweep."""
-        self._sweep_armed = False
-        cache = self._store.get("message_cache", {})
+        self._next_sweep = None
+        cache = self._cache()
         for key, incoming in list(self._active.items()):
             chunks = cache.get(key)
             if chunks is None:  # removed by its sender
@@ -232,10 +231,15 @@ class IncomingTransfers:
             else:
                 incoming.chunks_seen = len(chunks)
         if self._active:
-            asyncio.get_running_loop().call_later(self._idle_timeout, self._sweep)
-            self._sweep_armed = True
+            self._arm()
+
+    def _arm(self) -> None:
+        self._next_sweep = asyncio.get_running_loop().call_later(self._idle_timeout, self._sweep)
+
+    def _cache(self) -> dict[str, Any]:
+        return self._store.get("message_cache", {})
 
     def _drop(self, key: str, reason: str) -> None:
         incoming = self._active.pop(key)
-        chunks = self._store.get("message_cache", {}).pop(key, None)
+        chunks = self._cache().pop(key, None)
         _log.warning("Dropped a partial message from %s (%d chunks): %s", incoming.sender, len(chunks or ()), reason)
