@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -74,18 +76,130 @@ def test_numeric_columns_decode_zero_copy() -> None:
     assert writable.loc[0, "a"] == -1 and decoded.loc[0, "a"] == 0
 
 
-def test_mixed_object_column_is_refused_naming_the_column() -> None:
-    frame = pd.DataFrame({"ok": [1, 2], "price": pd.Series([1, "a"], dtype=object)})
+def assert_identical(frame: pd.DataFrame | pd.Series) -> None:
+    """Equal values and dtypes, and also labels, names and object cells of the very same types."""
+    decoded = round_trip(frame)
+    if isinstance(frame, pd.Series):
+        pd.testing.assert_series_equal(frame, decoded, check_exact=True, check_flags=True)
+        assert type(decoded.name) is type(frame.name)
+        frame, decoded = frame.to_frame(), decoded.to_frame()
+    pd.testing.assert_frame_equal(frame, decoded, check_exact=True, check_flags=True, check_column_type=True)
+    assert [type(label) for label in decoded.columns.to_flat_index()] == [type(label) for label in frame.columns.to_flat_index()]
+    assert decoded.columns.tolist() == frame.columns.tolist()
+    assert [type(name) for name in decoded.index.names] == [type(name) for name in frame.index.names]
+    assert decoded.attrs == frame.attrs
+    for position in range(frame.shape[1]):
+        if frame.dtypes.iloc[position] == object:
+            sent, got = frame.iloc[:, position].tolist(), decoded.iloc[:, position].tolist()
+            assert [type(v) for v in got] == [type(v) for v in sent]
+            assert repr(got) == repr(sent)
+
+
+OBJECT_COLUMNS = {
+    "ints": [1, 2, 3],
+    "ints_and_none": [2**53 + 1, None, -(2**63)],
+    "big_ints": [2**64, -(2**70), 5],
+    "lists": [[1, 2], [], ["a", [None]]],
+    "dicts_with_their_own_keys": [{"a": 1}, {"b": 2.5}, {1: "int key", None: b"x"}],
+    "decimals": [Decimal("1.1"), Decimal("NaN"), Decimal("-0.000")],
+    "strings_with_nan_and_na": ["a", float("nan"), pd.NA],
+    "tuples_and_numpy_scalars": [(1, "a"), np.float32(1.5), np.datetime64("2024-01-01", "s")],
+    "arrays": [np.arange(3), np.ones((2, 2), dtype="f4", order="F"), None],
+    "bools_and_ints": [True, 1, 1.0],
+}
+
+
+@pytest.mark.parametrize("name", OBJECT_COLUMNS)
+def test_object_column_cells_keep_their_exact_types(name: str) -> None:
+    frame = pd.DataFrame({"n": [1, 2, 3], name: pd.Series(OBJECT_COLUMNS[name], dtype=object)})
+    decoded = round_trip(frame)
+    assert_identical(frame) if name != "arrays" else None
+    got = decoded[name].tolist()
+    for sent, back in zip(OBJECT_COLUMNS[name], got):
+        assert type(back) is type(sent)
+        if isinstance(sent, np.ndarray):
+            np.testing.assert_array_equal(back, sent, strict=True)
+            assert back.flags.f_contiguous == sent.flags.f_contiguous
+
+
+def test_object_index_levels_of_mixed_content_round_trip() -> None:
+    frame = pd.DataFrame({"v": [1.0, 2.0, 3.0]}, index=pd.MultiIndex.from_arrays([pd.Index([1, "a", None], dtype=object), [1, 2, 3]], names=["k", None]))
+    assert_identical(frame)
+
+
+def test_a_cell_that_cannot_be_sent_exactly_is_refused_naming_column_and_row() -> None:
+    frame = pd.DataFrame({"ok": [1, 2], "when": pd.Series([1, object()], dtype=object)})
     with pytest.raises(hypha_arrow.EncodeError) as error:
         hypha_arrow.encode_message({"type": "method"}, {"args": [{"table": frame}]})
-    assert error.value.path == "args[0]['table']['price']"
+    assert error.value.path == "args[0]['table']['when'][1]"
+    with pytest.raises(hypha_arrow.EncodeError, match="UTF-8"):
+        hypha_arrow.encode(pd.DataFrame({"s": pd.Series(["\ud800", 1], dtype=object)}))
 
 
-def test_mixed_type_column_labels_are_refused() -> None:
-    with pytest.raises(hypha_arrow.EncodeError, match="mixed types"):
-        hypha_arrow.encode(pd.DataFrame({"a": [1], 2: [3]}))
+def test_categories_of_object_dtype_stay_object() -> None:
+    categories = pd.Index(["low", "high"], dtype=object)
+    frame = pd.DataFrame({"c": pd.Categorical(["low", "high", "low"], categories=categories, ordered=True)})
+    assert_identical(frame)
 
 
-def test_duplicate_column_labels_are_refused() -> None:
-    with pytest.raises(hypha_arrow.EncodeError, match="duplicate"):
-        hypha_arrow.encode(pd.DataFrame([[1, 2]], columns=["a", "a"]))
+def test_object_categories_that_are_not_strings_are_refused() -> None:
+    frame = pd.DataFrame({"c": pd.Categorical([1, "a"], categories=pd.Index([1, "a"], dtype=object))})
+    with pytest.raises(hypha_arrow.EncodeError, match="categories"):
+        hypha_arrow.encode(frame)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        pd.Index([True, False]),
+        pd.Index([1, "a", 2.5, None], dtype=object),
+        pd.Index(["a", "a"]),
+        pd.RangeIndex(2, 8, 3, name=0),
+        pd.CategoricalIndex(["x", "y"], name=("a", 1)),
+        pd.period_range("2024-01", periods=2, freq="M"),
+        pd.timedelta_range("1D", periods=2),
+        pd.date_range("2024-01-01", periods=2, tz="Europe/Berlin", freq="h"),
+        pd.MultiIndex.from_tuples([("a", 1), ("a", "1")]),
+        pd.MultiIndex.from_tuples([("a", 1), ("a", 1)]),
+        pd.Index([np.int32(1), b"raw"], dtype=object),
+    ],
+    ids=repr,
+)
+def test_column_labels_of_every_kind_round_trip(labels: pd.Index) -> None:
+    frame = pd.DataFrame(np.arange(len(labels) * 3).reshape(3, len(labels)), columns=labels)
+    assert_identical(frame)
+
+
+@pytest.mark.parametrize("name", [0, 1.5, True, ("a", 1), None, "0", pd.Timestamp("2024-01-01")])
+def test_index_and_series_names_keep_their_type(name: object) -> None:
+    assert_identical(pd.DataFrame({"a": [1, 2]}, index=pd.Index([5, 6], name=name)))
+    assert_identical(pd.Series([1.5, 2.5], name=name))
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        pd.period_range("2024-01", periods=3, freq="M"),
+        pd.timedelta_range("1h", periods=3, freq="h"),
+        pd.date_range("2024-01-01", periods=3, freq="D", tz="UTC"),
+        pd.interval_range(0, 3),
+        pd.CategoricalIndex(["a", "b", "a"]),
+    ],
+    ids=lambda index: type(index).__name__,
+)
+def test_row_indexes_of_every_kind_round_trip(index: pd.Index) -> None:
+    assert_identical(pd.DataFrame({"v": [1, 2, 3]}, index=index))
+
+
+@pytest.mark.parametrize("dtype", ["string[python]", "string[pyarrow]", "str", pd.StringDtype("python", na_value=np.nan)], ids=str)
+def test_string_dtypes_keep_their_storage(dtype: object) -> None:
+    assert_identical(pd.DataFrame({"s": pd.array(["a", None, "c"], dtype=dtype)}))
+
+
+def test_flags_and_attrs_round_trip() -> None:
+    frame = pd.DataFrame({"a": [1, 2]}).set_flags(allows_duplicate_labels=False)
+    frame.attrs = {"units": ("m", "s"), 1: [np.float32(2)]}
+    decoded = round_trip(frame)
+    assert decoded.flags.allows_duplicate_labels is False
+    assert decoded.attrs == frame.attrs and type(decoded.attrs["units"]) is tuple
+    assert type(decoded.attrs[1][0]) is np.float32

@@ -1,21 +1,34 @@
 """pandas DataFrame and Series, through ``Table.from_pandas`` / ``to_pandas`` and pandas' own metadata.
 
-pandas' metadata restores index, column labels and extension dtypes; the few
-things it does not (an index ``freq``, object-dtype string columns under
-pandas 3's string inference, a Series' missing name) ride in our metadata.
+pyarrow's conversion is fast and its metadata restores index and extension
+dtypes, but it guesses in places: object columns of ints become int64, labels
+and names become strings, ``string[python]`` becomes ``string[pyarrow]``. Before
+converting, each such place is taken out of pyarrow's hands (exact cells for
+object columns, a JSON document for labels) and noted in our metadata, so
+decoding gives back the very same frame or encoding refuses it.
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .. import cells
 from ..config import Config
 from ..errors import DecodeError, EncodeError
 from .arrow import batch_of, table_column
 from .base import Column
+from .pandas_index import index_from_json, index_to_json, scalar_from_json, scalar_to_json
+
+SERIES_FIELD = "0"
+_PLAIN_OBJECTS = ({str, type(None)}, {bytes, type(None)})
+"""Object columns pyarrow converts exactly (None kept); anything else travels as cells."""
+_FREQ_INDEXES = (pd.DatetimeIndex, pd.TimedeltaIndex)
+"""Indexes whose ``freq`` pyarrow drops and that accept it back (a PeriodIndex keeps its own)."""
 
 
 class PandasLeaf:
@@ -26,66 +39,202 @@ class PandasLeaf:
 
     def encode(self, value: pd.DataFrame | pd.Series, config: Config) -> Column:
         if isinstance(value, pd.Series):
-            frame = value.to_frame()
-            return _frame_column("series", frame, {"unnamed": value.name is None})
-        return _frame_column("dataframe", value, {})
+            meta = {"name": scalar_to_json(value.name)}
+            return _frame_column("series", value.to_frame(name=SERIES_FIELD), value, meta)
+        return _frame_column("dataframe", value, value, {})
 
     def decode(self, column: Column, config: Config) -> pd.DataFrame | pd.Series:
-        frame = frame_from_batch(batch_of(column), column.meta.get("freq"))
+        frame = frame_from_batch(batch_of(column), column.meta, config.max_depth)
         if column.kind == "dataframe":
             return frame
         if frame.shape[1] != 1:
             raise DecodeError(f"a Series must have one column, got {frame.shape[1]}")
         series = frame.iloc[:, 0]
-        if column.meta.get("unnamed"):
-            series.name = None
-        return series
+        series.name = scalar_from_json(column.meta.get("name"))
+        series.attrs = frame.attrs
+        return series.set_flags(allows_duplicate_labels=frame.flags.allows_duplicate_labels)
 
 
-def _frame_column(kind: str, frame: pd.DataFrame, meta: dict[str, Any]) -> Column:
-    _check_labels(frame)
+def _frame_column(kind: str, frame: pd.DataFrame, source: pd.DataFrame | pd.Series, meta: dict[str, Any]) -> Column:
+    wire = frame.copy(deep=False).set_flags(allows_duplicate_labels=True)
+    wire.attrs = {}
+    labels = frame.columns
+    index_names = list(frame.index.names)
+    if not _plain_labels(labels, index_names):
+        meta["labels"] = index_to_json(labels)
+        wire.columns = [str(i) for i in range(frame.shape[1])]
+    if not all(name is None or type(name) is str for name in index_names) or "labels" in meta:
+        meta["index_names"] = [scalar_to_json(name) for name in index_names]
+        wire.index = wire.index.set_names([None] * len(index_names))
+    _adapt_columns(frame, wire, meta)
+    _adapt_index(wire, meta)
+    if not source.flags.allows_duplicate_labels:
+        meta["allows_duplicate_labels"] = False
+    if source.attrs:
+        meta["attrs"] = _packed(source.attrs, "attrs")
+    if isinstance(frame.index, _FREQ_INDEXES) and frame.index.freq is not None:
+        meta["freq"] = frame.index.freqstr
     try:
-        table = pa.Table.from_pandas(frame, preserve_index=None)
+        table = pa.Table.from_pandas(wire, preserve_index=None)
     except (pa.ArrowException, ValueError, TypeError) as error:
-        raise _conversion_error(frame, error) from None
-    freq = getattr(frame.index, "freqstr", None)
-    if freq is not None:
-        meta["freq"] = freq
+        raise _conversion_error(frame, wire, error) from None
     return table_column(kind, table, meta)
 
 
-def _check_labels(frame: pd.DataFrame) -> None:
-    """Refuse column labels Arrow's pandas metadata would silently turn into strings."""
-    labels = frame.columns
-    if isinstance(labels, pd.MultiIndex):
-        return
-    if not labels.is_unique:
-        raise EncodeError(f"duplicate column labels {sorted(map(str, labels[labels.duplicated()]))}")
-    if labels.inferred_type in ("mixed", "mixed-integer", "mixed-integer-float"):
-        raise EncodeError(f"column labels of mixed types cannot round-trip: {list(labels)!r}")
+def _plain_labels(labels: pd.Index, index_names: list[Any]) -> bool:
+    """Unique str labels, which pyarrow's metadata restores by itself."""
+    return (
+        type(labels) is pd.Index
+        and (labels.dtype == object or isinstance(labels.dtype, pd.StringDtype))
+        and (labels.name is None or type(labels.name) is str)
+        and labels.is_unique
+        and all(type(label) is str for label in labels)
+        and not set(labels).intersection(index_names)
+    )
 
 
-def _conversion_error(frame: pd.DataFrame, error: Exception) -> EncodeError:
+def _adapt_columns(frame: pd.DataFrame, wire: pd.DataFrame, meta: dict[str, Any]) -> None:
+    notes = []
+    for position in range(frame.shape[1]):
+        adapted = _adapt(frame.iloc[:, position], lambda: f"[{frame.columns[position]!r}]")
+        if adapted is not None:
+            values, note = adapted
+            wire.isetitem(position, values)
+            notes.append([position, note])
+    if notes:
+        meta["adapted_columns"] = notes
+
+
+def _adapt_index(wire: pd.DataFrame, meta: dict[str, Any]) -> None:
+    index = wire.index
+    levels = [index.get_level_values(i) for i in range(index.nlevels)]
+    notes = []
+    for level, values in enumerate(levels):
+        adapted = _adapt(values, lambda: f".index[{level}]")
+        if adapted is not None:
+            levels[level] = pd.Index(adapted[0], dtype=object, name=values.name)
+            notes.append([level, adapted[1]])
+    if notes:
+        meta["adapted_index"] = notes
+        wire.index = pd.MultiIndex.from_arrays(levels) if index.nlevels > 1 else levels[0]
+
+
+def _adapt(values: pd.Series | pd.Index, where: Any) -> tuple[Any, Any] | None:
+    """What pyarrow would not convert exactly, made exact: (wire values, note for decoding), or None."""
+    dtype = values.dtype
+    if dtype == object:
+        items = values.tolist() if isinstance(values, pd.Index) else values.array
+        kinds = set(map(type, items))
+        if any(kinds <= plain for plain in _PLAIN_OBJECTS):
+            return None
+        packer = cells.packer()
+        packed = np.empty(len(items), dtype=object)
+        for row, item in enumerate(items):
+            try:
+                packed[row] = cells.pack(packer, item)
+            except EncodeError as error:
+                raise EncodeError(error.reason, f"{where()}[{row}]") from None
+        return (packed if isinstance(values, pd.Index) else pd.Series(packed, index=values.index, dtype=object)), "cells"
+    if isinstance(dtype, pd.CategoricalDtype) and dtype.categories.dtype == object:
+        if not all(type(category) is str for category in dtype.categories):
+            raise EncodeError("categories of object dtype must all be str to be sent exactly", where())
+        return None if isinstance(values, pd.Index) else (values, "object_categories")
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "python":
+        return None if isinstance(values, pd.Index) else (values, ["string", "NA" if dtype.na_value is pd.NA else "nan"])
+    return None
+
+
+def _packed(value: Any, what: str) -> str:
+    try:
+        return base64.b64encode(cells.pack(cells.packer(), value)).decode()
+    except EncodeError as error:
+        raise EncodeError(error.reason, f".{what}") from None
+
+
+def _conversion_error(frame: pd.DataFrame, wire: pd.DataFrame, error: Exception) -> EncodeError:
     """Name the column Arrow could not hold exactly."""
-    for label in frame.columns:
+    for position in range(wire.shape[1]):
         try:
-            pa.array(frame[label], from_pandas=True)
+            pa.array(wire.iloc[:, position], from_pandas=True)
         except (pa.ArrowException, ValueError, TypeError) as column_error:
-            return EncodeError(f"cannot be held exactly by Arrow: {column_error}", f"[{label!r}]")
+            return EncodeError(f"cannot be held exactly by Arrow: {column_error}", f"[{frame.columns[position]!r}]")
     return EncodeError(f"cannot be held exactly by Arrow: {error}")
 
 
-def frame_from_batch(batch: pa.RecordBatch, freq: Any = None) -> pd.DataFrame:
+def frame_from_batch(batch: pa.RecordBatch, meta: dict[str, Any], max_depth: int) -> pd.DataFrame:
     """A DataFrame from a batch carrying pandas metadata, numeric columns zero-copy."""
     frame = pa.Table.from_batches([batch]).to_pandas(split_blocks=True)
     pandas_metadata = batch.schema.pandas_metadata or {}
     _restore_object_strings(frame, batch, pandas_metadata)
-    _restore_label_dtypes(frame, pandas_metadata)
-    if freq is not None:
-        if not isinstance(freq, str):
-            raise DecodeError(f"invalid index freq {freq!r}")
-        frame.index.freq = freq
+    if "labels" in meta:
+        labels = index_from_json(meta["labels"])
+        if len(labels) != frame.shape[1]:
+            raise DecodeError(f"{len(labels)} labels for {frame.shape[1]} columns")
+        frame.columns = labels
+    else:
+        _restore_label_dtypes(frame, pandas_metadata)
+    unpacking = cells.Unpacking(max_depth)
+    for position, note in _notes(meta.get("adapted_columns"), frame.shape[1]):
+        frame.isetitem(position, _restored(frame.iloc[:, position], note, unpacking))
+    for level, note in _notes(meta.get("adapted_index"), frame.index.nlevels):
+        _replace_index_level(frame, level, _restored(frame.index.get_level_values(level), note, unpacking))
+    if "index_names" in meta:
+        names = [scalar_from_json(name) for name in _list(meta["index_names"])]
+        if len(names) != frame.index.nlevels:
+            raise DecodeError(f"{len(names)} index names for {frame.index.nlevels} levels")
+        frame.index = frame.index.set_names(names)
+    if "freq" in meta:
+        if not isinstance(meta["freq"], str) or not isinstance(frame.index, _FREQ_INDEXES):
+            raise DecodeError(f"invalid index freq {meta['freq']!r:.100}")
+        frame.index.freq = meta["freq"]
+    if "attrs" in meta:
+        frame.attrs = _unpacked_attrs(meta["attrs"], unpacking)
+    if meta.get("allows_duplicate_labels") is False:
+        frame = frame.set_flags(allows_duplicate_labels=False)
     return frame
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise DecodeError(f"expected a list in the frame metadata, got {value!r:.100}")
+    return value
+
+
+def _notes(notes: Any, count: int) -> list[tuple[int, Any]]:
+    if notes is None:
+        return []
+    pairs = [tuple(note) if isinstance(note, list) and len(note) == 2 else (None, None) for note in _list(notes)]
+    if not all(type(where) is int and 0 <= where < count for where, _ in pairs):
+        raise DecodeError(f"invalid frame notes {notes!r:.100}")
+    return pairs
+
+
+def _restored(values: pd.Series | pd.Index, note: Any, unpacking: cells.Unpacking) -> Any:
+    """Undo one ``_adapt`` note."""
+    if note == "cells":
+        items = values.tolist()
+        if not all(type(item) is bytes for item in items):
+            raise DecodeError("cell column holds values that are not bytes")
+        restored = np.empty(len(items), dtype=object)
+        for row, item in enumerate(items):
+            restored[row] = unpacking.unpack(item)
+        return restored if isinstance(values, pd.Index) else pd.Series(restored, index=values.index, dtype=object, name=values.name)
+    if note == "object_categories" and isinstance(values.dtype, pd.CategoricalDtype):
+        categories = pd.Index(values.cat.categories.tolist(), dtype=object)
+        return pd.Series(pd.Categorical.from_codes(values.cat.codes, categories=categories, ordered=values.cat.ordered), index=values.index, name=values.name)
+    if isinstance(note, list) and len(note) == 2 and note[0] == "string" and note[1] in ("NA", "nan"):
+        return values.astype(pd.StringDtype("python", na_value=pd.NA if note[1] == "NA" else np.nan))
+    raise DecodeError(f"invalid frame note {note!r:.100} for {values.dtype}")
+
+
+def _unpacked_attrs(text: Any, unpacking: cells.Unpacking) -> dict[Any, Any]:
+    try:
+        attrs = unpacking.unpack(base64.b64decode(text, validate=True))
+    except (TypeError, ValueError) as error:
+        raise DecodeError(f"invalid frame attrs: {error}") from None
+    if type(attrs) is not dict:
+        raise DecodeError("frame attrs must be a map")
+    return attrs
 
 
 def _restore_object_strings(frame: pd.DataFrame, batch: pa.RecordBatch, pandas_metadata: dict[str, Any]) -> None:
@@ -116,7 +265,7 @@ def _is_string_field(schema: pa.Schema, name: Any) -> bool:
 def _replace_index_level(frame: pd.DataFrame, level: int, values: Any) -> None:
     index = frame.index
     arrays = [index.get_level_values(i) for i in range(index.nlevels)]
-    arrays[level] = pd.Index(values, dtype=object, name=index.names[level])
+    arrays[level] = pd.Index(values, dtype=object, name=index.names[level], tupleize_cols=False)
     frame.index = pd.MultiIndex.from_arrays(arrays, names=index.names) if index.nlevels > 1 else arrays[0]
 
 

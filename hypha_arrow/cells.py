@@ -1,0 +1,142 @@
+"""Exact cells: one Python value as msgpack bytes that unpack to the same types.
+
+Used where a column holds values of no single Arrow type (pandas object columns,
+object arrays, record columns of mixed content). Plain msgpack would turn a tuple
+into a list, ``numpy.float64`` into ``float`` and refuse big ints, so those travel
+as msgpack extension types (numbers listed in ``docs/wire-format.md``); anything
+outside this list is refused with ``EncodeError`` rather than changed.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import msgpack
+import numpy as np
+import pandas as pd
+
+from .errors import DecodeError, EncodeError
+
+BIG_INT = 1
+DECIMAL = 2
+TUPLE = 3
+NA = 4
+NUMPY_SCALAR = 5
+NUMPY_ARRAY = 6
+
+RAW_SCALAR_KINDS = "biufcmMSU"
+"""numpy kinds whose scalars and arrays are plain bytes, so ``frombuffer`` reads them back."""
+MAX_BIG_INT_DIGITS = 4300
+"""Python's own default limit for int <-> str conversion (sys.int_info.default_max_str_digits)."""
+
+
+def packer() -> msgpack.Packer:
+    """A packer for cells; one per encode call, so threads never share one."""
+    return msgpack.Packer(default=_extension, strict_types=True)
+
+
+def pack(cell_packer: msgpack.Packer, value: Any) -> bytes:
+    """``value`` as exact msgpack bytes; EncodeError when it cannot come back as itself."""
+    try:
+        return cell_packer.pack(value)
+    except UnicodeEncodeError as error:
+        cell_packer.reset()
+        raise EncodeError(f"a string is not valid UTF-8 ({error.reason} at {error.start})") from None
+    except (TypeError, ValueError, OverflowError, RecursionError) as error:
+        cell_packer.reset()
+        raise EncodeError(f"cell cannot be sent exactly: {error}") from None
+
+
+def _extension(value: Any) -> msgpack.ExtType:
+    kind = type(value)
+    if kind is int:
+        return msgpack.ExtType(BIG_INT, str(value).encode())
+    if kind is tuple:
+        return msgpack.ExtType(TUPLE, packer().pack(list(value)))
+    if kind is Decimal:
+        return msgpack.ExtType(DECIMAL, str(value).encode())
+    if value is pd.NA:
+        return msgpack.ExtType(NA, b"")
+    if isinstance(value, np.generic) and value.dtype.kind in RAW_SCALAR_KINDS and kind is value.dtype.type:
+        return msgpack.ExtType(NUMPY_SCALAR, msgpack.packb([value.dtype.str, value.tobytes()]))
+    if kind is np.ndarray and value.dtype.kind in RAW_SCALAR_KINDS:
+        order = "F" if value.flags.f_contiguous and not value.flags.c_contiguous else "C"
+        form = [value.dtype.str, list(value.shape), order, value.tobytes(order=order)]
+        return msgpack.ExtType(NUMPY_ARRAY, msgpack.packb(form))
+    raise TypeError(f"type {kind.__module__}.{kind.__qualname__} is not carried in a cell")
+
+
+class Unpacking:
+    """Unpacks cells of one column; nesting of extension values is bounded by ``max_depth``."""
+
+    def __init__(self, max_depth: int) -> None:
+        self.max_depth = max_depth
+        self._depth = 0
+
+    def unpack(self, cell: bytes) -> Any:
+        try:
+            return msgpack.unpackb(cell, ext_hook=self._extension, strict_map_key=False, raw=False)
+        except DecodeError:
+            raise
+        except (ValueError, TypeError, OverflowError, msgpack.UnpackException, InvalidOperation) as error:
+            raise DecodeError(f"invalid cell: {type(error).__name__}: {error}") from None
+
+    def _extension(self, code: int, data: bytes) -> Any:
+        if code == BIG_INT:
+            if len(data) > MAX_BIG_INT_DIGITS + 1 or not data.lstrip(b"-").isdigit():
+                raise DecodeError("invalid big int cell")
+            return int(data)
+        if code == DECIMAL:
+            return Decimal(data.decode("ascii"))
+        if code == TUPLE:
+            return self._nested(data)
+        if code == NA:
+            return pd.NA
+        if code == NUMPY_SCALAR:
+            dtype_text, raw = msgpack.unpackb(data)
+            dtype = _raw_dtype(dtype_text)
+            if not isinstance(raw, bytes) or len(raw) != dtype.itemsize:
+                raise DecodeError("invalid numpy scalar cell")
+            return np.frombuffer(raw, dtype=dtype)[0]
+        if code == NUMPY_ARRAY:
+            return _array(msgpack.unpackb(data))
+        raise DecodeError(f"unknown cell extension type {code}")
+
+    def _nested(self, data: bytes) -> tuple[Any, ...]:
+        if self._depth >= self.max_depth:
+            raise DecodeError(f"cell nested deeper than max_depth={self.max_depth}")
+        self._depth += 1
+        try:
+            items = msgpack.unpackb(data, ext_hook=self._extension, strict_map_key=False, raw=False)
+        finally:
+            self._depth -= 1
+        if type(items) is not list:
+            raise DecodeError("invalid tuple cell")
+        return tuple(items)
+
+
+def _raw_dtype(text: Any) -> np.dtype:
+    try:
+        dtype = np.dtype(text) if isinstance(text, str) else None
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in RAW_SCALAR_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise DecodeError(f"invalid cell dtype {text!r}")
+    return dtype
+
+
+def _array(form: Any) -> np.ndarray:
+    if not isinstance(form, list) or len(form) != 4:
+        raise DecodeError("invalid numpy array cell")
+    dtype_text, shape, order, raw = form
+    dtype = _raw_dtype(dtype_text)
+    if (
+        not isinstance(shape, list)
+        or not all(type(n) is int and n >= 0 for n in shape)
+        or order not in ("C", "F")
+        or not isinstance(raw, bytes)
+        or len(raw) != dtype.itemsize * int(np.prod(shape, dtype=object))
+    ):
+        raise DecodeError("invalid numpy array cell")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape, order=order)

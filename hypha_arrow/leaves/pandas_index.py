@@ -1,0 +1,214 @@
+"""pandas labels (column Index, index and Series names) as an exact JSON document.
+
+pyarrow's pandas metadata stores column labels and names as strings and guesses
+them back (``True`` and ``False`` both become ``True``, ``0`` becomes ``'0'``).
+Labels are few, so they travel as JSON whose every scalar keeps its type; a
+document that would not rebuild the very same Index is refused at the sender.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DecodeError, EncodeError
+
+SAFE_INT = 1 << 53
+"""Larger ints travel as text, so a JavaScript reader keeps every digit too."""
+
+
+def scalar_to_json(value: Any) -> Any:
+    """One label or name as JSON: str, null, bool and small ints as themselves, the rest tagged."""
+    kind = type(value)
+    if value is None or kind in (str, bool):
+        return value
+    if kind is int:
+        return value if -SAFE_INT < value < SAFE_INT else {"int": str(value)}
+    if kind is float:
+        return {"float": repr(value)}
+    if kind is complex:
+        return {"complex": [repr(value.real), repr(value.imag)]}
+    if kind is bytes:
+        return {"bytes": base64.b64encode(value).decode()}
+    if kind is tuple:
+        return {"tuple": [scalar_to_json(item) for item in value]}
+    if kind is Decimal:
+        return {"decimal": str(value)}
+    if value is pd.NA:
+        return {"na": True}
+    if value is pd.NaT:
+        return {"nat": True}
+    if kind is pd.Timestamp:
+        return {"timestamp": [int(value.to_datetime64().astype(np.int64)), value.unit, None if value.tz is None else str(value.tz)]}
+    if kind is pd.Timedelta:
+        return {"timedelta": [int(value.to_timedelta64().astype(np.int64)), value.unit]}
+    if kind is pd.Period:
+        return {"period": [value.ordinal, value.freqstr]}
+    if kind is pd.Interval:
+        return {"interval": [scalar_to_json(value.left), scalar_to_json(value.right), value.closed]}
+    if isinstance(value, np.generic) and value.dtype.kind in "biufcmMSU" and kind is value.dtype.type:
+        return {"numpy": [value.dtype.str, base64.b64encode(value.tobytes()).decode()]}
+    raise EncodeError(f"label {value!r} of type {kind.__module__}.{kind.__qualname__} cannot be sent exactly")
+
+
+def scalar_from_json(doc: Any) -> Any:
+    if doc is None or type(doc) in (str, bool, int):
+        return doc
+    if type(doc) is not dict or len(doc) != 1:
+        raise DecodeError(f"invalid label {doc!r:.100}")
+    ((tag, value),) = doc.items()
+    try:
+        return _TAGS[tag](value)
+    except KeyError:
+        raise DecodeError(f"unknown label tag {tag!r:.50}") from None
+
+
+def _timestamp(value: list[Any]) -> pd.Timestamp:
+    count, unit, tz = value
+    stamp = pd.Timestamp(np.datetime64(int(count), unit))
+    return stamp if tz is None else stamp.tz_localize("UTC").tz_convert(tz)
+
+
+def _numpy(value: list[Any]) -> np.generic:
+    dtype = np.dtype(value[0])
+    raw = base64.b64decode(value[1], validate=True)
+    if dtype.kind not in "biufcmMSU" or len(raw) != dtype.itemsize:
+        raise ValueError("invalid numpy label")
+    return np.frombuffer(raw, dtype=dtype)[0]
+
+
+_TAGS = {
+    "int": lambda v: int(v),
+    "float": lambda v: float(v),
+    "complex": lambda v: complex(float(v[0]), float(v[1])),
+    "bytes": lambda v: base64.b64decode(v, validate=True),
+    "tuple": lambda v: tuple(scalar_from_json(item) for item in v),
+    "decimal": lambda v: Decimal(v),
+    "na": lambda v: pd.NA,
+    "nat": lambda v: pd.NaT,
+    "timestamp": _timestamp,
+    "timedelta": lambda v: pd.Timedelta(np.timedelta64(int(v[0]), v[1])),
+    "period": lambda v: pd.Period(ordinal=int(v[0]), freq=v[1]),
+    "interval": lambda v: pd.Interval(scalar_from_json(v[0]), scalar_from_json(v[1]), closed=v[2]),
+    "numpy": _numpy,
+}
+
+
+def index_to_json(index: pd.Index) -> dict[str, Any]:
+    """An Index as JSON, checked to rebuild the very same Index (else EncodeError)."""
+    doc = _index_doc(index)
+    try:
+        rebuilt = index_from_json(json.loads(json.dumps(doc)))
+    except (DecodeError, ValueError, TypeError, OverflowError) as error:
+        raise EncodeError(f"labels {index!r:.200} cannot be sent exactly: {error}") from None
+    if not identical(index, rebuilt):
+        raise EncodeError(f"labels {index!r:.200} cannot be sent exactly")
+    return doc
+
+
+def _index_doc(index: pd.Index) -> dict[str, Any]:
+    if isinstance(index, pd.MultiIndex):
+        return {
+            "levels": [_index_doc(level) for level in index.levels],
+            "codes": [codes.tolist() for codes in index.codes],
+            "names": [scalar_to_json(name) for name in index.names],
+        }
+    name = scalar_to_json(index.name)
+    if type(index) is pd.RangeIndex:
+        return {"range": [index.start, index.stop, index.step], "name": name}
+    if isinstance(index, pd.CategoricalIndex):
+        return {
+            "categories": _index_doc(index.categories),
+            "codes": index.codes.tolist(),
+            "ordered": bool(index.ordered),
+            "name": name,
+        }
+    doc = {"dtype": str(index.dtype), "values": [scalar_to_json(v) for v in index.tolist()], "name": name}
+    if getattr(index, "freqstr", None) is not None and not isinstance(index, pd.PeriodIndex):
+        doc["freq"] = index.freqstr
+    return doc
+
+
+def index_from_json(doc: Any) -> pd.Index:
+    """The Index a document made by ``index_to_json`` describes."""
+    try:
+        return _index(doc)
+    except DecodeError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError, AttributeError, ArithmeticError) as error:
+        raise DecodeError(f"invalid labels document: {type(error).__name__}: {error}") from None
+
+
+def _index(doc: dict[str, Any]) -> pd.Index:
+    if "levels" in doc:
+        levels = [_index(level) for level in doc["levels"]]
+        names = [scalar_from_json(name) for name in doc["names"]]
+        return pd.MultiIndex(levels=levels, codes=doc["codes"], names=names, verify_integrity=True)
+    name = scalar_from_json(doc["name"])
+    if "range" in doc:
+        start, stop, step = (int(n) for n in doc["range"])
+        return pd.RangeIndex(start, stop, step, name=name)
+    if "categories" in doc:
+        categories = _index(doc["categories"])
+        values = pd.Categorical.from_codes(doc["codes"], categories=categories, ordered=bool(doc["ordered"]))
+        return pd.CategoricalIndex(values, name=name)
+    values = [scalar_from_json(v) for v in doc["values"]]
+    dtype = pd.api.types.pandas_dtype(doc["dtype"])
+    if dtype == object:
+        array = np.empty(len(values), dtype=object)
+        array[:] = values
+        index = pd.Index(array, dtype=object, name=name, tupleize_cols=False)
+    else:
+        index = pd.Index(values, dtype=dtype, name=name, tupleize_cols=False)
+    if "freq" in doc:
+        index = type(index)(index, freq=doc["freq"])
+    return index
+
+
+def identical(expected: pd.Index, actual: pd.Index) -> bool:
+    """Same Index class, dtype, names and elements, element types included (``True`` is not ``1``)."""
+    if type(expected) is not type(actual) or expected.dtype != actual.dtype or len(expected) != len(actual):
+        return False
+    if not _same_scalars(list(expected.names), list(actual.names)):
+        return False
+    if isinstance(expected, pd.MultiIndex):
+        return all(identical(e, a) for e, a in zip(expected.levels, actual.levels)) and all(
+            np.array_equal(e, a) for e, a in zip(expected.codes, actual.codes)
+        )
+    if isinstance(expected, pd.CategoricalIndex):
+        return (
+            expected.ordered == actual.ordered
+            and identical(expected.categories, actual.categories)
+            and np.array_equal(expected.codes, actual.codes)
+        )
+    if getattr(expected, "freq", None) != getattr(actual, "freq", None):
+        return False
+    return _same_scalars(expected.tolist(), actual.tolist())
+
+
+def _same_scalars(expected: list[Any], actual: list[Any]) -> bool:
+    return all(_same_scalar(e, a) for e, a in zip(expected, actual, strict=True))
+
+
+def _same_scalar(expected: Any, actual: Any) -> bool:
+    if type(expected) is not type(actual):
+        return False
+    if type(expected) is tuple:
+        return len(expected) == len(actual) and _same_scalars(list(expected), list(actual))
+    if type(expected) is float and math.isnan(expected):
+        return math.isnan(actual)
+    if type(expected) is Decimal:
+        return str(expected) == str(actual)
+    if expected is pd.NA or expected is pd.NaT:
+        return actual is expected
+    try:
+        same = expected == actual
+        return bool(same) or (expected != expected and actual != actual)
+    except (TypeError, ValueError):
+        return False
