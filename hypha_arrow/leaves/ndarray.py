@@ -4,6 +4,11 @@ Large arrays travel as one flat Arrow array of their raw elements (C or Fortran
 order kept, so no copy for either); shape, dtype and order ride in the metadata.
 Small ones keep hypha-rpc's own ``{"_rtype": "ndarray", ...}`` form so the frame
 stays byte-identical to stock. Numpy scalars use that form plus ``_rscalar``.
+Dtypes Arrow has no type for but hypha-rpc carries (``longdouble``, ``V8``) keep
+hypha-rpc's form at any size; structured dtypes travel as raw records with their
+``descr``. Subclasses are refused unless they only change where the data lives
+(``np.memmap``): a masked array or ``np.matrix`` arriving as a plain ndarray
+would silently mean something else.
 """
 
 from __future__ import annotations
@@ -14,12 +19,27 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from .. import cells
 from ..config import Config
 from ..errors import DecodeError, EncodeError
 from .base import Column
 
-RAW_KINDS = "biufcMmUS"
-"""dtype kinds stored as raw element bytes; object arrays go through Arrow strings."""
+RAW_KINDS = "biufcMmUSV"
+"""dtype kinds whose elements are plain bytes (object arrays hold pointers instead)."""
+STORAGE_ONLY_SUBCLASSES = (np.memmap,)
+"""Subclasses that only change where the data lives: they arrive as plain ndarrays."""
+CELLS_META = "cells"
+
+
+def _arrow_holds(dtype: np.dtype) -> bool:
+    """Whether an Arrow primitive type holds ``dtype``'s elements (not longdouble, not void)."""
+    if dtype.kind in "biuMmUS":
+        return True
+    return (dtype.kind == "f" and dtype.itemsize <= 8) or (dtype.kind == "c" and dtype.itemsize <= 16)
+
+
+def _is_structured(dtype: np.dtype) -> bool:
+    return dtype.fields is not None
 
 
 def _storage_type(dtype: np.dtype) -> pa.DataType:
@@ -35,7 +55,7 @@ def _storage_type(dtype: np.dtype) -> pa.DataType:
         return pa.from_numpy_dtype(np.dtype(f"f{size // 2}"))
     if kind in "Mm":
         return pa.int64()
-    return pa.binary(size)
+    return pa.binary(size)  # U, S, and structured records
 
 
 def _elements_per_item(dtype: np.dtype) -> int:
@@ -61,7 +81,7 @@ def from_stock_form(form: dict[str, Any]) -> np.ndarray | np.generic:
         dtype = np.dtype(form["_rdtype"])
         shape = tuple(int(n) for n in form["_rshape"])
         raw = form["_rvalue"]
-        if dtype.kind not in RAW_KINDS or not isinstance(raw, bytes):
+        if dtype.kind not in RAW_KINDS or dtype.hasobject or _is_structured(dtype) or not isinstance(raw, bytes):
             raise ValueError(f"dtype {dtype} cannot be read from raw bytes")
         array = np.frombuffer(raw, dtype=dtype).reshape(shape)
     except (KeyError, TypeError, ValueError) as error:
@@ -73,12 +93,17 @@ class NdarrayLeaf:
     kinds = ("ndarray",)
 
     def msgpack_form(self, value: np.ndarray | np.generic, config: Config) -> dict[str, Any] | None:
-        kind = value.dtype.kind
-        if kind == "O":
+        dtype = value.dtype
+        if not isinstance(value, np.generic) and type(value) is not np.ndarray and not isinstance(value, STORAGE_ONLY_SUBCLASSES):
+            raise EncodeError(
+                f"{type(value).__module__}.{type(value).__qualname__} would arrive as a plain ndarray; "
+                "send np.asarray(value) (and, for a masked array, its mask) instead"
+            )
+        if dtype.kind == "O" or _is_structured(dtype):
             return None
-        if kind not in RAW_KINDS or value.dtype.itemsize == 0:
-            raise EncodeError(f"numpy dtype {value.dtype} is not supported")
-        if isinstance(value, np.generic) or value.nbytes < config.binary_threshold or not config.uses("arrays"):
+        if dtype.kind not in RAW_KINDS or dtype.itemsize == 0:
+            raise EncodeError(f"numpy dtype {dtype} is not supported")
+        if isinstance(value, np.generic) or not _arrow_holds(dtype) or value.nbytes < config.binary_threshold or not config.uses("arrays"):
             return stock_form(value)
         return None
 
@@ -86,8 +111,12 @@ class NdarrayLeaf:
         form = self.msgpack_form(value, config)
         if form is not None:
             return form
+        if isinstance(value, np.generic):
+            raise EncodeError(f"numpy scalar of dtype {value.dtype} is not supported")
         if value.dtype.kind == "O":
-            return _object_column(np.asarray(value))
+            return _object_column(value)
+        if value.dtype.hasobject:
+            raise EncodeError(f"structured dtype {value.dtype} holds Python objects")
         return _raw_column(value)
 
     def decode(self, column: Column, config: Config) -> np.ndarray:
@@ -97,36 +126,54 @@ class NdarrayLeaf:
         if order not in ("C", "F"):
             raise DecodeError(f"invalid array order {order!r}")
         if meta.get("dtype") == "|O":
-            return _from_object_column(column.values, shape, order)
-        dtype = _raw_dtype(meta.get("dtype"))
+            return _from_object_column(column.values, shape, order, meta.get(CELLS_META), config.max_depth)
+        dtype = _structured_dtype(meta.get("descr")) if "descr" in meta else _raw_dtype(meta.get("dtype"))
         return _from_raw_column(column.values, dtype, shape, order)
 
 
+def _order(array: np.ndarray) -> str:
+    return "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
+
+
 def _raw_column(array: np.ndarray) -> Column:
-    order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
-    native = array if array.dtype.isnative else array.astype(array.dtype.newbyteorder("="))
-    flat = native.ravel(order="F" if order == "F" else "C")
+    order = _order(array)
+    native = array if array.dtype.isnative or _is_structured(array.dtype) else array.astype(array.dtype.newbyteorder("="))
+    flat = native.ravel(order=order)
     storage = _storage_type(array.dtype)
     count = flat.size * _elements_per_item(array.dtype)
     values = pa.Array.from_buffers(storage, count, [None, pa.py_buffer(flat)])
-    meta = {"dtype": array.dtype.str, "shape": list(array.shape), "order": order}
+    meta: dict[str, Any] = {"dtype": array.dtype.str, "shape": list(array.shape), "order": order}
+    if _is_structured(array.dtype):
+        meta["descr"] = np.lib.format.dtype_to_descr(array.dtype)
     return Column("ndarray", values, meta)
 
 
 def _object_column(array: np.ndarray) -> Column:
-    flat = array.ravel()
+    """str, bytes and None as Arrow strings; any other mix as exact cells."""
+    order = _order(array)
+    flat = array.ravel(order=order)
+    meta: dict[str, Any] = {"dtype": "|O", "shape": list(array.shape), "order": order}
     kinds = set(map(type, flat))
     kinds.discard(type(None))
-    if kinds <= {str}:
-        values = pa.array(flat, type=pa.large_string())
-    elif kinds <= {bytes}:
-        values = pa.array(flat, type=pa.large_binary())
-    elif kinds == {str, bytes}:
-        values = _str_bytes_union(flat)
-    else:
-        names = sorted(k.__name__ for k in kinds - {str, bytes})
-        raise EncodeError(f"object arrays may hold only str, bytes and None, found {', '.join(names)}")
-    return Column("ndarray", values, {"dtype": "|O", "shape": list(array.shape), "order": "C"})
+    try:
+        if kinds <= {str}:
+            return Column("ndarray", pa.array(flat, type=pa.large_string()), meta)
+        if kinds <= {bytes}:
+            return Column("ndarray", pa.array(flat, type=pa.large_binary()), meta)
+        if kinds == {str, bytes}:
+            return Column("ndarray", _str_bytes_union(flat), meta)
+    except (UnicodeEncodeError, pa.ArrowInvalid):
+        pass  # lone surrogates: the cells below name the element
+    packer = cells.packer()
+    packed = []
+    for position, item in enumerate(flat):
+        try:
+            packed.append(cells.pack(packer, item))
+        except EncodeError as error:
+            where = "".join(f"[{int(i)}]" for i in np.unravel_index(position, array.shape, order=order))
+            raise EncodeError(error.reason, where) from None
+    meta[CELLS_META] = "msgpack"
+    return Column("ndarray", pa.array(packed, type=pa.large_binary()), meta)
 
 
 def _str_bytes_union(flat: np.ndarray) -> pa.Array:
@@ -150,7 +197,7 @@ def _raw_dtype(text: Any) -> np.dtype:
         dtype = np.dtype(text) if isinstance(text, str) else None
     except TypeError:
         dtype = None
-    if dtype is None or dtype.kind not in RAW_KINDS or dtype.itemsize == 0 or dtype.fields is not None:
+    if dtype is None or not _arrow_holds(dtype) or dtype.itemsize == 0 or dtype.fields is not None:
         raise DecodeError(f"invalid array dtype {text!r}")
     return dtype
 
@@ -160,7 +207,7 @@ def _from_raw_column(values: pa.Array, dtype: np.dtype, shape: tuple[int, ...], 
     count = math.prod(shape)
     if values.type != expected or len(values) != count * _elements_per_item(dtype) or values.null_count:
         raise DecodeError(f"array data of type {values.type} and length {len(values)} does not hold {count} {dtype}")
-    native = dtype.newbyteorder("=")
+    native = dtype if _is_structured(dtype) else dtype.newbyteorder("=")  # records travel byte for byte
     data = values.buffers()[1]
     if count == 0 or data is None:
         flat = np.empty(0, dtype=native)
@@ -170,13 +217,30 @@ def _from_raw_column(values: pa.Array, dtype: np.dtype, shape: tuple[int, ...], 
     return array if dtype.isnative else array.astype(dtype)
 
 
-def _from_object_column(values: pa.Array, shape: tuple[int, ...], order: str) -> np.ndarray:
-    if not (pa.types.is_large_string(values.type) or pa.types.is_large_binary(values.type) or _is_str_bytes_union(values.type)):
+def _structured_dtype(descr: Any) -> np.dtype:
+    try:
+        dtype = np.lib.format.descr_to_dtype(descr)
+    except (TypeError, ValueError, KeyError, IndexError, RecursionError) as error:
+        raise DecodeError(f"invalid structured dtype {descr!r:.200}: {error}") from None
+    if not _is_structured(dtype) or dtype.hasobject or dtype.itemsize == 0:
+        raise DecodeError(f"invalid structured dtype {descr!r:.200}")
+    return dtype
+
+
+def _from_object_column(values: pa.Array, shape: tuple[int, ...], order: str, cells_format: Any, max_depth: int) -> np.ndarray:
+    if cells_format is not None:
+        if cells_format != "msgpack" or not pa.types.is_large_binary(values.type) or values.null_count:
+            raise DecodeError(f"object array cells must be large_binary msgpack, got {values.type}")
+    elif not (pa.types.is_large_string(values.type) or pa.types.is_large_binary(values.type) or _is_str_bytes_union(values.type)):
         raise DecodeError(f"object array data must be strings or bytes, got {values.type}")
     if len(values) != math.prod(shape):
         raise DecodeError(f"object array of shape {shape} cannot hold {len(values)} values")
     flat = np.empty(len(values), dtype=object)
-    flat[:] = values.to_pylist()
+    items = values.to_pylist()
+    if cells_format is not None:
+        unpacking = cells.Unpacking(max_depth)
+        items = [unpacking.unpack(item) for item in items]
+    flat[:] = items
     return flat.reshape(shape, order=order)
 
 
