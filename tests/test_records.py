@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -105,3 +106,27 @@ def test_repeated_strings_are_dictionary_encoded_only_when_compressing() -> None
     for records_as in ("pandas", "arrow"):
         config = hypha_arrow.Config(records_as=records_as)
         assert str(hypha_arrow.decode(packed, config=config)["tag"].dtype if records_as == "pandas" else hypha_arrow.decode(packed, config=config).schema.field("tag").type) in ("str", "string")
+
+
+def test_numpy_scalars_in_records_keep_their_types() -> None:
+    rows = [{"score": np.float32(i / 3), "label": np.str_(f"r{i}"), "n": np.int16(i)} for i in range(500)]
+    decoded = round_trip(rows)
+    assert decoded == rows
+    assert [type(v) for row in decoded for v in row.values()] == [type(v) for row in rows for v in row.values()]
+
+
+def test_records_holding_embeddings_travel_as_one_column() -> None:
+    rows = [{"id": i, "embedding": np.full(128, i, dtype="f4")} for i in range(12_000)]
+    frame = hypha_arrow.encode(rows)
+    assert len(hypha_arrow.inspect(frame)["section"]["columns"]) == 1
+    decoded = hypha_arrow.decode(frame)
+    assert [row["id"] for row in decoded] == list(range(12_000))
+    for sent, got in zip(rows[::997], decoded[::997]):
+        np.testing.assert_array_equal(got["embedding"], sent["embedding"], strict=True)
+
+
+def test_record_cell_with_a_lone_surrogate_is_refused_naming_row_and_key() -> None:
+    rows = [{"a": i, "text": "ok" if i != 7 else "bad\ud800"} for i in range(300)]
+    with pytest.raises(hypha_arrow.EncodeError) as error:
+        hypha_arrow.encode({"rows": rows})
+    assert error.value.path.endswith("[7]['text']") and "UTF-8" in error.value.reason

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..config import Config
-from ..errors import DecodeError
+from ..errors import DecodeError, EncodeError
 from .base import Column
 
 _NONE = type(None)
@@ -58,10 +58,22 @@ def to_arrow(kind: type, values: list[Any] | tuple[Any, ...], config: Config) ->
         array = pa.array(values, type=ARROW_TYPES[kind])
     except pa.ArrowCapacityError:
         array = pa.array(values, type=WIDE_TYPES[kind])
+    except UnicodeEncodeError:
+        raise _invalid_text(values) from None
     except (OverflowError, pa.ArrowInvalid):
         return None
     compressing = config.compression_algorithm is not None and config.uses("compression")
     return _dictionary_encoded(array, values) if compressing and kind in WIDE_TYPES else array
+
+
+def _invalid_text(values: list[Any] | tuple[Any, ...]) -> EncodeError:
+    """Name the first string msgpack and Arrow cannot write (a lone surrogate such as ``'\\ud800'``)."""
+    for index, value in enumerate(values):
+        try:
+            value.encode()
+        except UnicodeEncodeError as error:
+            return EncodeError(f"string is not valid UTF-8 ({error.reason} at {error.start})", f"[{index}]")
+    return EncodeError("a string is not valid UTF-8")
 
 
 def _dictionary_encoded(array: pa.Array, values: list[Any] | tuple[Any, ...]) -> pa.Array:

@@ -3,7 +3,7 @@
 Every row keeps exactly its own keys in its own order: when rows differ, each
 distinct key order ("layout") is listed once in the metadata and a small column
 says which layout each row has. Columns whose values are not all of one simple
-type hold each value msgpack-packed, so nothing is ever coerced.
+type hold each value as an exact cell (``cells``), so nothing is ever coerced.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 from itertools import repeat
 from typing import Any
 
-import msgpack
 import pandas as pd
 import pyarrow as pa
 
+from .. import cells
 from ..config import Config
-from ..errors import DecodeError
+from ..errors import DecodeError, EncodeError
 from .base import Column
 from .lists import ARROW_TYPES, element_type, python_list, to_arrow
 
@@ -43,9 +43,10 @@ class RecordsLeaf:
             columns = [[row.get(name) for row in rows] for name in names]
         arrays, fields = [], []
         for name, values in zip(names, columns):
-            array, metadata = _column(values, config)
-            if array is None:
-                return None
+            try:
+                array, metadata = _column(values, config)
+            except EncodeError as error:
+                raise EncodeError(error.reason, _cell_path(error.path, name)) from None
             arrays.append(array)
             fields.append(pa.field(name, array.type, metadata=metadata))
         meta: dict[str, Any] = {"columns": len(names)}
@@ -62,10 +63,10 @@ class RecordsLeaf:
             raise DecodeError(f"invalid record data of type {values.type}")
         names = [values.type.field(i).name for i in range(count)]
         if config.records_as == "list":
-            return _rows(values, names, column.meta.get("layouts"))
+            return _rows(values, names, column.meta.get("layouts"), config.max_depth)
         if config.records_as == "pandas":
-            return _as_pandas(values, names)
-        return pa.Table.from_arrays([_as_arrow(values, i) for i in range(count)], names=names)
+            return _as_pandas(values, names, config.max_depth)
+        return pa.Table.from_arrays([_as_arrow(values, i, config.max_depth) for i in range(count)], names=names)
 
 
 def _layouts(rows: list[Any] | tuple[Any, ...]) -> tuple[list[str], list[tuple[str, ...]], list[int]] | None:
@@ -88,8 +89,13 @@ def _layouts(rows: list[Any] | tuple[Any, ...]) -> tuple[list[str], list[tuple[s
     return names, list(layouts), layout_ids
 
 
-def _column(values: list[Any], config: Config) -> tuple[pa.Array | None, dict[bytes, bytes] | None]:
-    """One simple-typed Arrow array, or msgpack-packed cells when types mix or nest."""
+def _cell_path(row_path: str, name: str) -> str:
+    """``[row]`` from a column's error as the record's path, ``[row]['key']``."""
+    return f"{row_path}[{name!r}]"
+
+
+def _column(values: list[Any], config: Config) -> tuple[pa.Array, dict[bytes, bytes] | None]:
+    """One simple-typed Arrow array, or exact cells when types mix or nest."""
     kind = element_type(values)
     if kind in ARROW_TYPES:
         array = to_arrow(kind, values, config)
@@ -97,11 +103,14 @@ def _column(values: list[Any], config: Config) -> tuple[pa.Array | None, dict[by
             return array, None
     elif kind is None and all(v is None for v in values):
         return pa.nulls(len(values)), None
-    try:
-        cells = [msgpack.packb(v) for v in values]
-    except (TypeError, ValueError, OverflowError):
-        return None, None
-    return pa.array(cells, type=pa.large_binary()), CELL_METADATA
+    packer = cells.packer()
+    packed = []
+    for row, value in enumerate(values):
+        try:
+            packed.append(cells.pack(packer, value))
+        except EncodeError as error:
+            raise EncodeError(error.reason, f"[{row}]") from None
+    return pa.array(packed, type=pa.large_binary()), CELL_METADATA
 
 
 def _is_cells(values: pa.StructArray, index: int) -> bool:
@@ -109,14 +118,15 @@ def _is_cells(values: pa.StructArray, index: int) -> bool:
     return (field.metadata or {}).get(b"hypha_arrow.cells") == b"msgpack" and field.type == pa.large_binary()
 
 
-def _python_column(values: pa.StructArray, index: int) -> list[Any]:
+def _python_column(values: pa.StructArray, index: int, max_depth: int) -> list[Any]:
     items = python_list(values.field(index))
     if not _is_cells(values, index):
         return items
+    unpacking = cells.Unpacking(max_depth)
     try:
-        return [msgpack.unpackb(cell, strict_map_key=False) for cell in items]
-    except (ValueError, msgpack.UnpackException) as error:
-        raise DecodeError(f"invalid msgpack cell in record column {index}: {error}") from None
+        return [unpacking.unpack(cell) for cell in items]
+    except DecodeError as error:
+        raise DecodeError(f"record column {index}: {error}") from None
 
 
 def _field(values: pa.StructArray, index: int) -> pa.Array:
@@ -125,18 +135,18 @@ def _field(values: pa.StructArray, index: int) -> pa.Array:
     return column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
 
 
-def _as_arrow(values: pa.StructArray, index: int) -> pa.Array:
+def _as_arrow(values: pa.StructArray, index: int, max_depth: int) -> pa.Array:
     """A column for ``records_as="arrow"``: msgpack cells unpacked when Arrow can hold them."""
     if not _is_cells(values, index):
         return _field(values, index)
-    items = _python_column(values, index)
+    items = _python_column(values, index, max_depth)
     try:
         return pa.array(items)
     except (pa.ArrowException, TypeError, ValueError):
         return values.field(index)
 
 
-def _as_pandas(values: pa.StructArray, names: list[str]) -> pd.DataFrame:
+def _as_pandas(values: pa.StructArray, names: list[str], max_depth: int) -> pd.DataFrame:
     """A DataFrame; msgpack-cell columns become object columns holding the unpacked values."""
     simple = [i for i in range(len(names)) if not _is_cells(values, i)]
     if simple:
@@ -145,12 +155,12 @@ def _as_pandas(values: pa.StructArray, names: list[str]) -> pd.DataFrame:
         frame = pd.DataFrame(index=pd.RangeIndex(len(values)))
     for i in range(len(names)):
         if i not in simple:
-            frame.insert(i, names[i], pd.Series(_python_column(values, i), dtype=object, index=frame.index))
+            frame.insert(i, names[i], pd.Series(_python_column(values, i, max_depth), dtype=object, index=frame.index))
     return frame
 
 
-def _rows(values: pa.StructArray, names: list[str], layouts: Any) -> list[dict[str, Any]]:
-    columns = [_python_column(values, i) for i in range(len(names))]
+def _rows(values: pa.StructArray, names: list[str], layouts: Any, max_depth: int) -> list[dict[str, Any]]:
+    columns = [_python_column(values, i, max_depth) for i in range(len(names))]
     if layouts is None:
         return list(map(dict, map(zip, repeat(names), zip(*columns))))
     if (
