@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from decimal import Decimal
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -80,6 +81,9 @@ def assert_same(expected: Any, actual: Any) -> None:
     elif isinstance(expected, pd.DataFrame):
         assert type(actual) is pd.DataFrame, type(actual)
         pd.testing.assert_frame_equal(actual, expected, check_exact=True)
+        assert [type(label) for label in actual.columns] == [type(label) for label in expected.columns]
+        for position in np.flatnonzero(expected.dtypes == object):
+            assert repr(actual.iloc[:, position].tolist()) == repr(expected.iloc[:, position].tolist())
     elif isinstance(expected, pd.Series):
         assert type(actual) is pd.Series, type(actual)
         pd.testing.assert_series_equal(actual, expected, check_exact=True)
@@ -133,6 +137,14 @@ def sample_frame(rows: int) -> pd.DataFrame:
 
 FRAME = sample_frame(20_000)
 RNG = np.random.default_rng(42)
+MESSY_FRAME = pd.DataFrame(
+    {
+        "ints": pd.Series([2**53 + 1, None, 3] * 1000, dtype=object),
+        "cells": pd.Series([[1, "a"], {"k": (1, 2)}, Decimal("1.10")] * 1000, dtype=object),
+        "text": pd.Series(["a", float("nan"), None] * 1000, dtype=object),
+        "python strings": pd.array(["x", None, "z"] * 1000, dtype="string[python]"),
+    }
+).set_axis([True, False, 0, ("a", 1)], axis=1)
 
 VALUES: dict[str, Any] = {
     "float64 array of 1e6": RNG.random(1_000_000),
@@ -152,6 +164,9 @@ VALUES: dict[str, Any] = {
     "numpy bool scalar": np.bool_(True),
     "DataFrame with index, categorical and nullable ints": FRAME,
     "Series": pd.Series(FRAME["value"].to_numpy(), index=pd.Index([f"k{i}" for i in range(len(FRAME))]), name="v"),
+    "DataFrame of object cells under bool, int and tuple labels": MESSY_FRAME,
+    "longdouble array": np.linspace(0, 1, 5_000, dtype=np.longdouble),
+    "structured array": np.zeros(4_000, dtype=[("x", "<f8"), ("tag", "S3")]),
     "pyarrow Table": pa.table({"x": np.arange(10_000), "y": [f"s{i}" for i in range(10_000)]}),
     "list of 1e4 str": [f"item-{i}" for i in range(10_000)],
     "list of 1e4 records": [{"id": i, "name": f"n{i}", "score": i / 3} for i in range(10_000)],
