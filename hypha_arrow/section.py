@@ -22,9 +22,7 @@ from .leaves import Column
 
 META_KEY = b"hypha_arrow"
 _END_OF_STREAM = 8
-ALLOWED_EXTENSIONS = frozenset({"pandas.period", "pandas.interval"})
-"""Extension types whose deserialisation is plain JSON; any other one is refused
-before Arrow reads the schema (no pickle-based type can ever load)."""
+ALLOWED_EXTENSIONS = ipc_guard.ALLOWED_EXTENSIONS
 
 
 @dataclass
@@ -68,6 +66,8 @@ def _plain_size(batch: pa.RecordBatch, options: pa.ipc.IpcWriteOptions) -> int:
 def _has_dictionary(kind: pa.DataType) -> bool:
     if pa.types.is_dictionary(kind):
         return True
+    if isinstance(kind, pa.BaseExtensionType):
+        return _has_dictionary(kind.storage_type)
     return any(_has_dictionary(kind.field(i).type) for i in range(kind.num_fields))
 
 
