@@ -363,22 +363,9 @@ ARROW_DTYPE_COLUMNS = {
     "run_end_encoded": pa.RunEndEncodedArray.from_arrays(pa.array([2, 3], pa.int32()), pa.array([1, 2])),
     "uuid": CANONICAL["arrow.uuid"],
 }
-PANDAS_LEAF_CANNOT_DECODE = {
-    "list", "large_list", "fixed_size_list", "list_view", "struct", "map", "dictionary", "run_end_encoded", "uuid",
-}
-"""pyarrow's ``to_pandas`` rebuilds these dtypes from their string in the pandas metadata and
-cannot parse it (pandas-dev/pandas#53011); decimal128 comes back as object. Fix belongs in leaves/pandas.py."""
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="leaves/pandas.py: ArrowDtype not restored"))
-        if name in PANDAS_LEAF_CANNOT_DECODE | {"decimal128"}
-        else name
-        for name in ARROW_DTYPE_COLUMNS
-    ],
-)
+@pytest.mark.parametrize("name", list(ARROW_DTYPE_COLUMNS))
 def test_dataframe_arrow_dtype_column_round_trips_exactly(name: str) -> None:
     values = ARROW_DTYPE_COLUMNS[name]
     frame = pd.DataFrame({"c": pd.arrays.ArrowExtensionArray(values), "n": np.arange(3)})

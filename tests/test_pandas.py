@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import hypha_arrow
@@ -203,3 +204,14 @@ def test_flags_and_attrs_round_trip() -> None:
     assert decoded.flags.allows_duplicate_labels is False
     assert decoded.attrs == frame.attrs and type(decoded.attrs["units"]) is tuple
     assert type(decoded.attrs[1][0]) is np.float32
+
+@pytest.mark.parametrize(
+    "values",
+    [pa.array([1, 2, 3]), pa.array([Decimal("1.5"), None, Decimal("2.25")], pa.decimal128(6, 2)), pa.array([[1], [], [2, 3]])],
+    ids=lambda values: str(values.type),
+)
+def test_arrow_backed_columns_and_index_levels_keep_their_dtype(values: pa.Array) -> None:
+    dtype_values = pd.arrays.ArrowExtensionArray(values)
+    assert_identical(pd.DataFrame({"c": dtype_values, "n": [1, 2, 3]}))
+    if not pa.types.is_list(values.type):  # pandas cannot build an Index of lists
+        assert_identical(pd.DataFrame({"n": [1, 2, 3]}, index=pd.Index(dtype_values, name="k")))

@@ -11,6 +11,7 @@ decoding gives back the very same frame or encoding refuses it.
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import numpy as np
@@ -112,7 +113,7 @@ def _adapt_index(wire: pd.DataFrame, meta: dict[str, Any]) -> None:
     for level, values in enumerate(levels):
         adapted = _adapt(values, lambda: f".index[{level}]")
         if adapted is not None:
-            levels[level] = pd.Index(adapted[0], dtype=object, name=values.name)
+            levels[level] = pd.Index(adapted[0], dtype=object if adapted[1] == "cells" else None, name=values.name)
             notes.append([level, adapted[1]])
     if notes:
         meta["adapted_index"] = notes
@@ -141,6 +142,8 @@ def _adapt(values: pd.Series | pd.Index, where: Any) -> tuple[Any, Any] | None:
         return None if isinstance(values, pd.Index) else (values, "object_categories")
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "python":
         return None if isinstance(values, pd.Index) else (values, ["string", "NA" if dtype.na_value is pd.NA else "nan"])
+    if isinstance(dtype, pd.ArrowDtype):
+        return values, "arrow"  # pyarrow cannot parse parametrised ArrowDtype names back (pandas-dev/pandas#53011)
     return None
 
 
@@ -163,6 +166,7 @@ def _conversion_error(frame: pd.DataFrame, wire: pd.DataFrame, error: Exception)
 
 def frame_from_batch(batch: pa.RecordBatch, meta: dict[str, Any], max_depth: int) -> pd.DataFrame:
     """A DataFrame from a batch carrying pandas metadata, numeric columns zero-copy."""
+    batch, arrow_backed = _without_arrow_dtypes(batch, meta)
     frame = pa.Table.from_batches([batch]).to_pandas(split_blocks=True)
     pandas_metadata = batch.schema.pandas_metadata or {}
     _restore_object_strings(frame, batch, pandas_metadata)
@@ -175,9 +179,17 @@ def frame_from_batch(batch: pa.RecordBatch, meta: dict[str, Any], max_depth: int
         _restore_label_dtypes(frame, pandas_metadata)
     unpacking = cells.Unpacking(max_depth)
     for position, note in _notes(meta.get("adapted_columns"), frame.shape[1]):
-        frame.isetitem(position, _restored(frame.iloc[:, position], note, unpacking))
+        if note == "arrow":
+            values = pd.arrays.ArrowExtensionArray(arrow_backed[("column", position)])
+            frame.isetitem(position, pd.Series(values, index=frame.index, name=frame.columns[position]))
+        else:
+            frame.isetitem(position, _restored(frame.iloc[:, position], note, unpacking))
     for level, note in _notes(meta.get("adapted_index"), frame.index.nlevels):
-        _replace_index_level(frame, level, _restored(frame.index.get_level_values(level), note, unpacking))
+        if note == "arrow":
+            values = pd.arrays.ArrowExtensionArray(arrow_backed[("index", level)])
+            _replace_index_level(frame, level, values, dtype=None)
+        else:
+            _replace_index_level(frame, level, _restored(frame.index.get_level_values(level), note, unpacking))
     if "index_names" in meta:
         names = [scalar_from_json(name) for name in _list(meta["index_names"])]
         if len(names) != frame.index.nlevels:
@@ -192,6 +204,37 @@ def frame_from_batch(batch: pa.RecordBatch, meta: dict[str, Any], max_depth: int
     if meta.get("allows_duplicate_labels") is False:
         frame = frame.set_flags(allows_duplicate_labels=False)
     return frame
+
+
+def _without_arrow_dtypes(batch: pa.RecordBatch, meta: dict[str, Any]) -> tuple[pa.RecordBatch, dict[tuple[str, int], pa.Array]]:
+    """The batch with its ArrowDtype fields blanked for ``to_pandas``, and those fields' data.
+
+    ``to_pandas`` rebuilds an ArrowDtype from its name in the pandas metadata, which fails for
+    parametrised types (``list<item: int64>[pyarrow]``); the data is put back afterwards as is.
+    """
+    wanted = [("column", where) for where, note in _notes(meta.get("adapted_columns"), batch.num_columns) if note == "arrow"]
+    wanted += [("index", where) for where, note in _notes(meta.get("adapted_index"), batch.num_columns) if note == "arrow"]
+    if not wanted:
+        return batch, {}
+    pandas_metadata = batch.schema.pandas_metadata or {}
+    index_fields = pandas_metadata.get("index_columns", [])
+    taken: dict[tuple[str, int], pa.Array] = {}
+    arrays = list(batch.columns)
+    names: set[str] = set()
+    for place in wanted:
+        kind, where = place
+        name = batch.schema.field(where).name if kind == "column" else index_fields[where] if where < len(index_fields) else None
+        position = batch.schema.get_field_index(name) if isinstance(name, str) else -1
+        if position < 0:
+            raise DecodeError(f"no Arrow field for the {kind} {where} noted as ArrowDtype")
+        taken[place] = arrays[position]
+        arrays[position] = pa.nulls(batch.num_rows)
+        names.add(name)
+    for entry in pandas_metadata.get("columns", []):
+        if entry.get("field_name") in names:
+            entry.update(pandas_type="object", numpy_type="object", metadata=None)
+    schema_metadata = {**(batch.schema.metadata or {}), b"pandas": json.dumps(pandas_metadata).encode()}
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names).replace_schema_metadata(schema_metadata), taken
 
 
 def _list(value: Any) -> list[Any]:
@@ -262,10 +305,10 @@ def _is_string_field(schema: pa.Schema, name: Any) -> bool:
     return index >= 0 and (pa.types.is_string(schema.field(index).type) or pa.types.is_large_string(schema.field(index).type))
 
 
-def _replace_index_level(frame: pd.DataFrame, level: int, values: Any) -> None:
+def _replace_index_level(frame: pd.DataFrame, level: int, values: Any, dtype: Any = object) -> None:
     index = frame.index
     arrays = [index.get_level_values(i) for i in range(index.nlevels)]
-    arrays[level] = pd.Index(values, dtype=object, name=index.names[level], tupleize_cols=False)
+    arrays[level] = pd.Index(values, dtype=dtype, name=index.names[level], tupleize_cols=False)
     frame.index = pd.MultiIndex.from_arrays(arrays, names=index.names) if index.nlevels > 1 else arrays[0]
 
 
