@@ -27,6 +27,7 @@ NUMPY_ARRAY = 6
 
 RAW_SCALAR_KINDS = "biufcmMSU"
 """numpy kinds whose scalars and arrays are plain bytes, so ``frombuffer`` reads them back."""
+_TEXT_SCALARS = {"U": (str, np.str_), "S": (bytes, np.bytes_)}
 MAX_BIG_INT_DIGITS = 4300
 """Python's own default limit for int <-> str conversion (sys.int_info.default_max_str_digits)."""
 
@@ -59,8 +60,10 @@ def _extension(value: Any) -> msgpack.ExtType:
     if value is pd.NA:
         return msgpack.ExtType(NA, b"")
     if isinstance(value, np.generic) and value.dtype.kind in RAW_SCALAR_KINDS and kind is value.dtype.type:
+        if value.dtype.kind in "US":  # their dtype's size is the text's, and numpy drops trailing NULs anyway
+            return msgpack.ExtType(NUMPY_SCALAR, msgpack.packb([value.dtype.kind, value.item()]))
         return msgpack.ExtType(NUMPY_SCALAR, msgpack.packb([value.dtype.str, value.tobytes()]))
-    if kind is np.ndarray and value.dtype.kind in RAW_SCALAR_KINDS:
+    if kind is np.ndarray and value.dtype.kind in RAW_SCALAR_KINDS and value.dtype.itemsize:
         order = "F" if value.flags.f_contiguous and not value.flags.c_contiguous else "C"
         form = [value.dtype.str, list(value.shape), order, value.tobytes(order=order)]
         return msgpack.ExtType(NUMPY_ARRAY, msgpack.packb(form))
@@ -95,6 +98,8 @@ class Unpacking:
             return pd.NA
         if code == NUMPY_SCALAR:
             dtype_text, raw = msgpack.unpackb(data)
+            if dtype_text in _TEXT_SCALARS and type(raw) is _TEXT_SCALARS[dtype_text][0]:
+                return _TEXT_SCALARS[dtype_text][1](raw)
             dtype = _raw_dtype(dtype_text)
             if not isinstance(raw, bytes) or len(raw) != dtype.itemsize:
                 raise DecodeError("invalid numpy scalar cell")

@@ -373,7 +373,7 @@ def _decode(self: Any, a_object: Any, *args: Any, **kwargs: Any) -> Any:
     receiving = _RECEIVING.get()
     if receiving is not None and id(a_object) in receiving.arrow_values:
         return a_object
-    if type(a_object) is dict and a_object.get("_rscalar") and a_object.get("_rtype") == "ndarray":
+    if type(a_object) is dict and (a_object.get("_rscalar") or a_object.get("_rorder")) and a_object.get("_rtype") == "ndarray":
         return from_stock_form(a_object)
     return _original("_decode")(self, a_object, *args, **kwargs)
 

@@ -187,3 +187,15 @@ def test_memmap_arrives_as_a_plain_array(tmp_path: object) -> None:
     decoded = round_trip(mapped)
     assert type(decoded) is np.ndarray
     np.testing.assert_array_equal(decoded, np.arange(5000.0))
+
+
+def test_small_fortran_array_keeps_its_order_and_stock_peers_read_its_values() -> None:
+    array = np.asfortranarray(np.arange(12, dtype="i2").reshape(3, 4))
+    frame = hypha_arrow.encode_message({"type": "method"}, {"args": [array]})
+    form = hypha_arrow.decode_message(frame)[1]["args"][0]
+    assert form["_rorder"] == "F"
+    stock_view = np.frombuffer(form["_rvalue"], dtype=form["_rdtype"]).reshape(form["_rshape"])
+    np.testing.assert_array_equal(stock_view, array)
+    decoded = round_trip(array)
+    assert decoded.flags.f_contiguous and not decoded.flags.c_contiguous
+    np.testing.assert_array_equal(decoded, array, strict=True)

@@ -185,8 +185,10 @@ def test_index_and_series_names_keep_their_type(name: object) -> None:
         pd.date_range("2024-01-01", periods=3, freq="D", tz="UTC"),
         pd.interval_range(0, 3),
         pd.CategoricalIndex(["a", "b", "a"]),
+        pd.CategoricalIndex(["a", "b", "a"], categories=pd.Index(["a", "b"], dtype=object)),
+        pd.Index([np.str_(""), np.str_("x"), "y"], dtype=object),
     ],
-    ids=lambda index: type(index).__name__,
+    ids=lambda index: f"{type(index).__name__}-{index.dtype}",
 )
 def test_row_indexes_of_every_kind_round_trip(index: pd.Index) -> None:
     assert_identical(pd.DataFrame({"v": [1, 2, 3]}, index=index))

@@ -109,7 +109,7 @@ def test_repeated_strings_are_dictionary_encoded_only_when_compressing() -> None
 
 
 def test_numpy_scalars_in_records_keep_their_types() -> None:
-    rows = [{"score": np.float32(i / 3), "label": np.str_(f"r{i}"), "n": np.int16(i)} for i in range(500)]
+    rows = [{"score": np.float32(i / 3), "label": np.str_(f"r{i}" if i % 7 else ""), "raw": np.bytes_(b"x" * (i % 3)), "n": np.int16(i)} for i in range(500)]
     decoded = round_trip(rows)
     assert decoded == rows
     assert [type(v) for row in decoded for v in row.values()] == [type(v) for row in rows for v in row.values()]

@@ -70,7 +70,8 @@ def _invalid_text(values: list[Any] | tuple[Any, ...]) -> EncodeError:
     """Name the first string msgpack and Arrow cannot write (a lone surrogate such as ``'\\ud800'``)."""
     for index, value in enumerate(values):
         try:
-            value.encode()
+            if value is not None:
+                value.encode()
         except UnicodeEncodeError as error:
             return EncodeError(f"string is not valid UTF-8 ({error.reason} at {error.start})", f"[{index}]")
     return EncodeError("a string is not valid UTF-8")

@@ -63,7 +63,8 @@ def _elements_per_item(dtype: np.dtype) -> int:
 
 
 def stock_form(value: np.ndarray | np.generic) -> dict[str, Any]:
-    """hypha-rpc's msgpack encoding of an array, key for key."""
+    """hypha-rpc's msgpack encoding of an array, key for key; stock peers ignore the two keys
+    it may add (``_rscalar``, ``_rorder``) and still read the right values."""
     form = {
         "_rtype": "ndarray",
         "_rvalue": value.tobytes(),
@@ -72,6 +73,8 @@ def stock_form(value: np.ndarray | np.generic) -> dict[str, Any]:
     }
     if isinstance(value, np.generic):
         form["_rscalar"] = True
+    elif _order(value) == "F":  # the bytes stay in C order, which stock peers read right
+        form["_rorder"] = "F"
     return form
 
 
@@ -86,6 +89,8 @@ def from_stock_form(form: dict[str, Any]) -> np.ndarray | np.generic:
         array = np.frombuffer(raw, dtype=dtype).reshape(shape)
     except (KeyError, TypeError, ValueError) as error:
         raise DecodeError(f"invalid ndarray value: {error}") from None
+    if form.get("_rorder") == "F":
+        array = np.asfortranarray(array)
     return array[()] if form.get("_rscalar") and array.ndim == 0 else array
 
 

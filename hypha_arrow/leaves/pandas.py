@@ -139,7 +139,7 @@ def _adapt(values: pd.Series | pd.Index, where: Any) -> tuple[Any, Any] | None:
     if isinstance(dtype, pd.CategoricalDtype) and dtype.categories.dtype == object:
         if not all(type(category) is str for category in dtype.categories):
             raise EncodeError("categories of object dtype must all be str to be sent exactly", where())
-        return None if isinstance(values, pd.Index) else (values, "object_categories")
+        return values, "object_categories"
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "python":
         return None if isinstance(values, pd.Index) else (values, ["string", "NA" if dtype.na_value is pd.NA else "nan"])
     if isinstance(dtype, pd.ArrowDtype):
@@ -189,7 +189,8 @@ def frame_from_batch(batch: pa.RecordBatch, meta: dict[str, Any], max_depth: int
             values = pd.arrays.ArrowExtensionArray(arrow_backed[("index", level)])
             _replace_index_level(frame, level, values, dtype=None)
         else:
-            _replace_index_level(frame, level, _restored(frame.index.get_level_values(level), note, unpacking))
+            restored = _restored(frame.index.get_level_values(level), note, unpacking)
+            _replace_index_level(frame, level, restored, dtype=object if note == "cells" else None)
     if "index_names" in meta:
         names = [scalar_from_json(name) for name in _list(meta["index_names"])]
         if len(names) != frame.index.nlevels:
@@ -263,8 +264,10 @@ def _restored(values: pd.Series | pd.Index, note: Any, unpacking: cells.Unpackin
             restored[row] = unpacking.unpack(item)
         return restored if isinstance(values, pd.Index) else pd.Series(restored, index=values.index, dtype=object, name=values.name)
     if note == "object_categories" and isinstance(values.dtype, pd.CategoricalDtype):
-        categories = pd.Index(values.cat.categories.tolist(), dtype=object)
-        return pd.Series(pd.Categorical.from_codes(values.cat.codes, categories=categories, ordered=values.cat.ordered), index=values.index, name=values.name)
+        categorical = values.array
+        categories = pd.Index(categorical.categories.tolist(), dtype=object)
+        restored = pd.Categorical.from_codes(categorical.codes, categories=categories, ordered=categorical.ordered)
+        return pd.CategoricalIndex(restored, name=values.name) if isinstance(values, pd.Index) else pd.Series(restored, index=values.index, name=values.name)
     if isinstance(note, list) and len(note) == 2 and note[0] == "string" and note[1] in ("NA", "nan"):
         return values.astype(pd.StringDtype("python", na_value=pd.NA if note[1] == "NA" else np.nan))
     raise DecodeError(f"invalid frame note {note!r:.100} for {values.dtype}")

@@ -52,8 +52,10 @@ def scalar_to_json(value: Any) -> Any:
         return {"period": [value.ordinal, value.freqstr]}
     if kind is pd.Interval:
         return {"interval": [scalar_to_json(value.left), scalar_to_json(value.right), value.closed]}
-    if isinstance(value, np.generic) and value.dtype.kind in "biufcmMSU" and kind is value.dtype.type:
+    if isinstance(value, np.generic) and value.dtype.kind in "biufcmM" and kind is value.dtype.type:
         return {"numpy": [value.dtype.str, base64.b64encode(value.tobytes()).decode()]}
+    if kind in (np.str_, np.bytes_):
+        return {"numpy": [value.dtype.kind, scalar_to_json(value.item())]}
     raise EncodeError(f"label {value!r} of type {kind.__module__}.{kind.__qualname__} cannot be sent exactly")
 
 
@@ -76,9 +78,14 @@ def _timestamp(value: list[Any]) -> pd.Timestamp:
 
 
 def _numpy(value: list[Any]) -> np.generic:
+    if value[0] in ("U", "S"):
+        text = scalar_from_json(value[1])
+        if type(text) is not (str if value[0] == "U" else bytes):
+            raise ValueError("invalid numpy text label")
+        return np.str_(text) if value[0] == "U" else np.bytes_(text)
     dtype = np.dtype(value[0])
     raw = base64.b64decode(value[1], validate=True)
-    if dtype.kind not in "biufcmMSU" or len(raw) != dtype.itemsize:
+    if dtype.kind not in "biufcmM" or len(raw) != dtype.itemsize:
         raise ValueError("invalid numpy label")
     return np.frombuffer(raw, dtype=dtype)[0]
 
