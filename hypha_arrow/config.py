@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pyarrow as pa
+
 PATTERNS = frozenset({"arrays", "strings", "records", "compression"})
 COMPRESSION_ALGORITHMS = (None, "lz4", "zstd", "auto")
 RECORDS_AS = ("list", "pandas", "arrow")
 
 GiB = 1 << 30
+_C_INT = (-(1 << 31), (1 << 31) - 1)
+DEFAULT_MAX_DEPTH = 512
+"""msgpack packs and unpacks 1024 levels; hypha-rpc's recursive ``_encode`` reaches about 490
+in a hypha_arrow client (its patched ``_encode`` takes two frames a level). 512 leaves Python's
+1000-frame stack room for the encode walk (one frame a level) and the leaf at the bottom."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,23 +51,21 @@ class Config:
     max_section_bytes: int = 4 * GiB
     max_decompressed_bytes: int = 4 * GiB
     max_columns: int = 10_000
-    max_depth: int = 128
+    max_depth: int = DEFAULT_MAX_DEPTH
     transfer_idle_timeout: float = 60.0
 
     def __post_init__(self) -> None:
-        patterns = self.optimization_patterns
-        if isinstance(patterns, str) or not all(isinstance(p, str) for p in patterns):
-            raise ValueError(f"optimization_patterns must be a collection of names, got {patterns!r}")
-        unknown = set(patterns) - PATTERNS
+        patterns = _names(self.optimization_patterns)
+        unknown = patterns - PATTERNS
         if unknown:
             raise ValueError(f"optimization_patterns: unknown {sorted(unknown)}, choose from {sorted(PATTERNS)}")
-        object.__setattr__(self, "optimization_patterns", frozenset(patterns))
+        object.__setattr__(self, "optimization_patterns", patterns)
         if self.compression_algorithm not in COMPRESSION_ALGORITHMS:
             raise ValueError(f"compression_algorithm must be one of {COMPRESSION_ALGORITHMS}, got {self.compression_algorithm!r}")
         if self.records_as not in RECORDS_AS:
             raise ValueError(f"records_as must be one of {RECORDS_AS}, got {self.records_as!r}")
-        if self.compression_level is not None and not _is_int(self.compression_level):
-            raise ValueError(f"compression_level must be an int or None, got {self.compression_level!r}")
+        if self.compression_level is not None:
+            _check_level(self.compression_level, self.compression_algorithm)
         for name in ("enable_binary_optimization", "typed_array_optimization"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
@@ -74,6 +79,34 @@ class Config:
     def uses(self, pattern: str) -> bool:
         """Whether a family of values goes columnar under this config."""
         return self.enable_binary_optimization and pattern in self.optimization_patterns
+
+
+def _names(patterns: object) -> frozenset[str]:
+    """``optimization_patterns`` as a set of names (a lone string is one name's letters: refused)."""
+    if not isinstance(patterns, str):
+        try:
+            names = frozenset(patterns)
+        except TypeError:  # not iterable, or unhashable items
+            names = None
+        if names is not None and all(isinstance(p, str) for p in names):
+            return names
+    raise ValueError(f"optimization_patterns must be a collection of names, got {patterns!r}")
+
+
+def _check_level(level: object, algorithm: str | None) -> None:
+    """A level pyarrow accepts for the codec the config may use; without one, a C int.
+
+    pyarrow takes levels beyond its codec's range and out-of-range ints only fail at encode.
+    """
+    if algorithm is None:
+        codec, (low, high) = "a C int", _C_INT
+    else:
+        from .compression import AUTO_CODEC  # compression imports this module
+
+        codec = AUTO_CODEC if algorithm == "auto" else algorithm
+        low, high = pa.Codec.minimum_compression_level(codec), pa.Codec.maximum_compression_level(codec)
+    if not _is_int(level) or not low <= level <= high:
+        raise ValueError(f"compression_level must be an int from {low} to {high} ({codec}), got {level!r}")
 
 
 def _is_int(value: object) -> bool:

@@ -7,6 +7,7 @@ the skeleton wherever the server's header rewrite moved it.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import msgpack
@@ -18,24 +19,38 @@ from .config import DEFAULT_CONFIG, Config
 from .errors import DecodeError, EncodeError
 from .leaves import BY_KIND, Column, leaf_for
 from .leaves.ndarray import from_stock_form
-from .tree import STOCK_REFUSAL, Extraction, Path, format_path, plain_equivalent, restore
+from .tree import MSGPACK_SCALARS, STOCK_REFUSAL, Extraction, Path, format_path, restore
 
 DESCRIPTOR_KEY = "__hypha_arrow__"
 FORMAT_VERSION = 1
 VALUE_KEY = "value"
 FIRST_READ = 64 * 1024
 Buffer = bytes | bytearray | memoryview
+_RESERVED = "reserved: at the top of a frame a decoder reads this key as the hybrid frame descriptor"
+_PACK_ERRORS = (TypeError, ValueError, OverflowError, BufferError)
+_UNPACK_ERRORS = (ValueError, TypeError, msgpack.UnpackException)
+"""What msgpack raises on bad input; TypeError: a map key that unpacks as a list or map."""
 
 
 class _Columnar(Exception):
     """Raised inside msgpack's ``default`` hook: this value needs the full walk."""
 
 
-_PACKER = msgpack.Packer()
-_EXACT_PACKER = msgpack.Packer(strict_types=True)
-"""Reused for speed. Safe across threads: with no Python ``default`` hook, ``pack``
-runs in C under the GIL from start to end. The exact one refuses subclasses such
-as ``numpy.float64`` (a ``float``), so numpy scalars are never packed as plain numbers."""
+class _Packers(threading.local):
+    """One reused packer per thread, for the plain-msgpack fast path.
+
+    Strict types and no ``default`` hook: it packs only exact msgpack types, in C, and refuses
+    subclasses (``numpy.float64`` is a ``float``), so numpy scalars never pass as plain numbers.
+    Its buffer is still per-call state: refusing a type builds an exception, which may run the
+    garbage collector and finalizers, letting another thread in mid-pack; hence one per thread.
+    Everything that runs Python code while packing (hooks, subclasses' methods) gets a fresh packer.
+    """
+
+    def __init__(self) -> None:
+        self.exact = msgpack.Packer(strict_types=True)
+
+
+_PACKERS = _Packers()
 
 
 def encode_message(main_message: dict[str, Any], extra_data: dict[str, Any] | None = None, *, config: Config | None = None) -> bytes:
@@ -43,9 +58,11 @@ def encode_message(main_message: dict[str, Any], extra_data: dict[str, Any] | No
     if config is None:
         config = DEFAULT_CONFIG
     try:
-        header = _PACKER.pack(main_message)
-    except (TypeError, ValueError, OverflowError) as error:
-        raise EncodeError(f"header is not msgpack-serialisable: {error}") from None
+        header = _PACKERS.exact.pack(main_message)
+    except _PACK_ERRORS:  # subclasses, tuples, numpy scalars: packed as stock msgpack packs them
+        header = _pack(main_message, "header")
+        if not _keys_come_back(header):
+            raise EncodeError("header has a map key that packs as an array or a map, which cannot be unpacked as a key")
     if not extra_data:
         return header
     return encode_after(header, extra_data, config)
@@ -55,41 +72,61 @@ def encode_after(prefix: bytes, extra_data: dict[str, Any], config: Config) -> b
     """``prefix`` (a packed header, or nothing) followed by the encoded extra data, in one buffer."""
     if not isinstance(extra_data, dict):
         raise EncodeError(f"extra_data must be a dict, got {type(extra_data).__name__}")
+    if DESCRIPTOR_KEY in extra_data:  # one lookup: deeper, the key is plain data
+        raise EncodeError(_RESERVED, DESCRIPTOR_KEY)
     body = _pack_small(extra_data, config)
     if body is not None:
         return prefix + body
-    return _encode_walked(prefix, extra_data, config)
+    return _encode_walked(prefix, extra_data, config, standalone=False)
 
 
 def encode(obj: Any, *, config: Config | None = None) -> bytes:
     """Encode a standalone value with the same rules, without a routing header."""
     if config is None:
         config = DEFAULT_CONFIG
+    if isinstance(obj, dict) and DESCRIPTOR_KEY in obj:
+        raise EncodeError(_RESERVED, DESCRIPTOR_KEY)
     body = _pack_small(obj, config)
     if body is not None:
         return body
-    return _encode_walked(b"", {VALUE_KEY: obj}, config, unwrap=True)
+    return _encode_walked(b"", obj, config, standalone=True)
 
 
 def _pack_small(value: Any, config: Config) -> bytes | None:
     """Plain msgpack when nothing in ``value`` needs the walk; else None.
 
-    Plain msgpack first (the common small call); small arrays' stock forms on a
-    second try; anything columnar, too large, or unsupported goes to the walk.
+    Plain msgpack first (the common small call); small arrays' stock forms on a second try;
+    anything columnar, too large or unsupported goes to the walk, as does a map key that
+    would not come back as itself (the walk names its path).
     """
     try:
-        packed = _EXACT_PACKER.pack(value)
-    except (TypeError, ValueError, OverflowError):
+        packed = _PACKERS.exact.pack(value)
+        keys_known = True  # exact types only: every map key is a msgpack scalar
+    except _PACK_ERRORS:
         try:
             packed = msgpack.packb(value, default=_StockForms(config), strict_types=True)
-        except (_Columnar, TypeError, ValueError, OverflowError):
+        except (_Columnar, *_PACK_ERRORS):
             return None
-    return packed if len(packed) < config.binary_threshold or not config.enable_binary_optimization else None
+        keys_known = False
+    if len(packed) >= config.binary_threshold and config.enable_binary_optimization:
+        return None
+    return packed if keys_known or _keys_come_back(packed) else None
+
+
+def _keys_come_back(packed: bytes) -> bool:
+    """Whether every map key in ``packed`` unpacks as a key (msgpack packs a tuple or a numpy
+    scalar key as an array or a map, which cannot be one)."""
+    try:
+        msgpack.unpackb(packed, strict_map_key=False)
+    except TypeError:
+        return False
+    return True
 
 
 class _StockForms:
-    """msgpack ``default`` hook: small numpy values in hypha-rpc's own form,
-    subclasses and tuples as plain msgpack would pack them, anything else to the walk."""
+    """msgpack ``default`` hook: small numpy values in hypha-rpc's own form, container
+    subclasses and tuples as plain msgpack would pack them, anything else to the walk
+    (scalar subclasses too: as map keys the walk must refuse them, as values it packs them)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -97,10 +134,11 @@ class _StockForms:
     def __call__(self, value: Any) -> Any:
         leaf = leaf_for(value)
         if leaf is None:
-            plain = plain_equivalent(value)
-            if plain is None:
-                raise _Columnar
-            return plain
+            if isinstance(value, dict):
+                return dict(value)
+            if isinstance(value, (list, tuple)):
+                return list(value)
+            raise _Columnar
         try:
             form = leaf.msgpack_form(value, self.config)
         except EncodeError:
@@ -110,18 +148,18 @@ class _StockForms:
         return form
 
 
-def _encode_walked(prefix: bytes, root: dict[str, Any], config: Config, unwrap: bool = False) -> bytes:
-    extraction = Extraction(config)
-    skeleton = extraction.walk(root)
+def _encode_walked(prefix: bytes, value: Any, config: Config, standalone: bool) -> bytes:
+    extraction = Extraction(config, [VALUE_KEY] if standalone else None)
+    skeleton = extraction.walk(value)
     if not extraction.columns:
-        return prefix + _pack(skeleton[VALUE_KEY] if unwrap else skeleton, "value")
+        return prefix + _pack(skeleton, "value")
     if not config.enable_binary_optimization:
         raise EncodeError(
             f"{extraction.columns[0].kind} values need enable_binary_optimization=True",
             format_path(extraction.paths[0]),
         )
-    if DESCRIPTOR_KEY in root and not unwrap:
-        raise EncodeError(f"the key {DESCRIPTOR_KEY!r} is reserved")
+    if standalone:
+        skeleton = {VALUE_KEY: skeleton}
     encoded = section.encode(extraction.columns, config)
     descriptor = {
         "version": FORMAT_VERSION,
@@ -145,9 +183,10 @@ def _encode_walked(prefix: bytes, root: dict[str, Any], config: Config, unwrap: 
 
 
 def _pack(value: Any, what: str) -> bytes:
+    """Stock msgpack, with a fresh packer: a subclass's methods may run Python code mid-pack."""
     try:
-        return _PACKER.pack(value)
-    except (TypeError, ValueError, OverflowError) as error:
+        return msgpack.packb(value)
+    except _PACK_ERRORS as error:
         raise EncodeError(f"{what} is not msgpack-serialisable: {error}") from None
 
 
@@ -159,7 +198,7 @@ def decode_message(data: Buffer, *, config: Config | None = None) -> tuple[dict[
     try:
         header = unpacker.unpack()
         extra = unpacker.unpack()
-    except (msgpack.OutOfData, ValueError, msgpack.UnpackException):
+    except (msgpack.OutOfData, *_UNPACK_ERRORS):
         # a header-only frame, a skeleton longer than the first read, or bad input:
         # the general path reads on or reports the error
         (header, extra), _ = decode_objects(data, 2, config)
@@ -180,7 +219,7 @@ def decode_objects(data: Buffer, count: int, config: Config) -> tuple[list[Any],
         end = unpacker.tell()
     except msgpack.OutOfData:  # a header-only frame, or a skeleton longer than the first read
         objects, end = _unpack(data, count, config)
-    except (ValueError, msgpack.UnpackException) as error:
+    except _UNPACK_ERRORS as error:
         raise DecodeError(f"invalid msgpack at byte {unpacker.tell()}: {type(error).__name__} {error}".rstrip()) from None
     last = objects[-1]
     if type(last) is dict and DESCRIPTOR_KEY in last:
@@ -192,13 +231,14 @@ def decode(data: Buffer, *, config: Config | None = None) -> Any:
     """Decode a standalone value made by ``encode``."""
     if config is None:
         config = DEFAULT_CONFIG
+    view = _view(data)
     (value,), end = _unpack(data, 1, config)
     hybrid = type(value) is dict and DESCRIPTOR_KEY in value
-    if not hybrid and end != len(data):
-        raise DecodeError(f"{len(data) - end} unexpected bytes after the value")
-    value = _materialize(value, config.max_depth)
+    if not hybrid and end != len(view):
+        raise DecodeError(f"{len(view) - end} unexpected bytes after the value")
+    value = _materialize(value)
     if hybrid:
-        _resolve(_view(data), value, end, config)
+        _resolve(view, value, end, config)
         if set(value) != {VALUE_KEY}:
             raise DecodeError(f"a standalone frame holds only {VALUE_KEY!r}, found {sorted(map(str, value))}")
         value = value[VALUE_KEY]
@@ -206,26 +246,28 @@ def decode(data: Buffer, *, config: Config | None = None) -> Any:
 
 
 def _view(data: Buffer) -> memoryview:
-    """Bytes of ``data`` as a flat memoryview (a memoryview may arrive with another item format)."""
-    return memoryview(data).cast("B") if isinstance(data, memoryview) else memoryview(data)
+    """``data`` as a flat byte view (a memoryview may arrive with another shape or item format)."""
+    if isinstance(data, memoryview):
+        if not data.c_contiguous:
+            raise DecodeError("a memoryview frame must be C-contiguous")
+        return data.cast("B")
+    if not isinstance(data, (bytes, bytearray)):
+        raise DecodeError(f"expected bytes, bytearray or memoryview, got {type(data).__name__}")
+    return memoryview(data)
 
 
 def _unpacker(data: Buffer, config: Config) -> msgpack.Unpacker:
     """An unpacker fed with the frame, or with its first ``FIRST_READ`` bytes if it is larger.
 
     Its limits follow the frame's size, so a few bytes claiming a huge array
-    cannot make msgpack preallocate it.
+    cannot make msgpack preallocate it. Map keys may be any msgpack scalar.
     """
-    if type(data) is bytes:
-        size = len(data)
-    elif isinstance(data, (bytes, bytearray, memoryview)):
-        size = data.nbytes if isinstance(data, memoryview) else len(data)
-    else:
-        raise DecodeError(f"expected bytes, bytearray or memoryview, got {type(data).__name__}")
+    view = data if type(data) is bytes and len(data) <= FIRST_READ else _view(data)  # small bytes: fed as they are
+    size = len(view)
     if size > config.max_frame_bytes:
         raise DecodeError(f"frame of {size} bytes is over max_frame_bytes={config.max_frame_bytes}")
-    unpacker = msgpack.Unpacker(max_buffer_size=size or 1)
-    unpacker.feed(data if size <= FIRST_READ and not isinstance(data, memoryview) else _view(data)[:FIRST_READ])
+    unpacker = msgpack.Unpacker(max_buffer_size=size or 1, strict_map_key=False)
+    unpacker.feed(view if size <= FIRST_READ else view[:FIRST_READ])
     return unpacker
 
 
@@ -252,7 +294,7 @@ def _unpack(data: Buffer, count: int, config: Config) -> tuple[list[Any], int]:
             if not objects or start != len(view):
                 raise DecodeError(f"msgpack data truncated at byte {len(view)}") from None
             objects.append(None)
-        except (ValueError, msgpack.UnpackException) as error:
+        except _UNPACK_ERRORS as error:
             raise DecodeError(f"invalid msgpack at byte {unpacker.tell()}: {type(error).__name__} {error}".rstrip()) from None
     return objects, unpacker.tell()
 
@@ -279,8 +321,8 @@ def _descriptor(descriptor: Any, config: Config) -> tuple[int, list[Path]]:
         raise DecodeError(f"Arrow section length {length!r} is invalid or over max_section_bytes={config.max_section_bytes}")
     if not isinstance(paths, list) or len(paths) > config.max_columns:
         raise DecodeError(f"descriptor columns must be a list of at most max_columns={config.max_columns} paths")
-    for path in paths:
-        if not isinstance(path, list) or not 0 < len(path) <= config.max_depth or not all(isinstance(k, (str, int, bytes)) for k in path):
+    for path in paths:  # one step more than max_depth: a standalone value sits under VALUE_KEY
+        if not isinstance(path, list) or not 0 < len(path) <= config.max_depth + 1 or not all(type(k) in MSGPACK_SCALARS for k in path):
             raise DecodeError(f"invalid column path {path!r:.200}")
     return length, paths
 
@@ -293,23 +335,23 @@ def _decode_column(index: int, column: Column, path: Path, config: Config) -> An
         return leaf.decode(column, config)
     except DecodeError as error:
         raise DecodeError(f"column {index} at {format_path(path)}: {error}") from None
-    except (pa.ArrowException, ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as error:
+    except (pa.ArrowException, ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError) as error:
+        # RecursionError: metadata JSON nested past the json module's stack
         raise DecodeError(f"column {index} ({column.kind}) at {format_path(path)}: {type(error).__name__}: {error}") from None
 
 
-def _materialize(value: Any, depth: int) -> Any:
+def _materialize(value: Any) -> Any:
     """Turn hypha-rpc's ndarray forms into arrays, in place, as hypha-rpc's own decoder would
-    (placeholders, which share that form, are left for ``_resolve``)."""
-    if depth < 0:
-        raise DecodeError("value nested deeper than max_depth")
-    if isinstance(value, dict):
-        if value.get("_rtype") == "ndarray":
-            return value if value.get("_rdtype") == STOCK_REFUSAL else from_stock_form(value)
-        for key, item in value.items():
-            if isinstance(item, (dict, list)):
-                value[key] = _materialize(item, depth - 1)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            if isinstance(item, (dict, list)):
-                value[index] = _materialize(item, depth - 1)
-    return value
+    (placeholders, which share that form, are left for ``_resolve``). Iterative: msgpack
+    bounds the nesting (1024 levels), Python's stack does not have to."""
+    root = [value]
+    pending: list[dict[Any, Any] | list[Any]] = [root]
+    while pending:
+        container = pending.pop()
+        for key, item in container.items() if type(container) is dict else enumerate(container):
+            if type(item) is dict and item.get("_rtype") == "ndarray":
+                if item.get("_rdtype") != STOCK_REFUSAL:
+                    container[key] = from_stock_form(item)
+            elif type(item) in (dict, list):
+                pending.append(item)
+    return root[0]

@@ -22,7 +22,6 @@ from .leaves import Column
 
 META_KEY = b"hypha_arrow"
 _END_OF_STREAM = 8
-ALLOWED_EXTENSIONS = ipc_guard.ALLOWED_EXTENSIONS
 
 
 @dataclass
@@ -100,7 +99,7 @@ def _write(batch: pa.RecordBatch, options: pa.ipc.IpcWriteOptions, sink: pa.Nati
 
 def decode(section: pa.Buffer, config: Config) -> list[Column]:
     """The columns of a section, validated in full before any is turned into Python values."""
-    ipc_guard.scan(section, config.max_decompressed_bytes, ALLOWED_EXTENSIONS)
+    ipc_guard.scan(section, config.max_decompressed_bytes, ipc_guard.ALLOWED_EXTENSIONS)
     try:
         reader = pa.ipc.open_stream(section)
         schema = reader.schema
@@ -119,7 +118,7 @@ def _column(index: int, field: pa.Field, data: pa.LargeListArray) -> Column:
     try:
         meta = json.loads(metadata.pop(META_KEY))
         kind = meta.pop("kind")
-    except (KeyError, ValueError, TypeError, AttributeError):
+    except (KeyError, ValueError, TypeError, AttributeError, RecursionError):
         raise DecodeError(f"Arrow column {index} has no valid {META_KEY.decode()} metadata") from None
     if data.null_count or not isinstance(kind, str):
         raise DecodeError(f"Arrow column {index} is null or has no kind")

@@ -7,31 +7,24 @@ placeholders, so it never walks the msgpack-only parts of a message.
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from dataclasses import replace
+from typing import Any, NoReturn
 
 from .config import Config
 from .errors import DecodeError, EncodeError
-from .leaves import LIST_FAMILIES, Column, leaf_for
+from .leaves import BY_KIND, LIST_FAMILIES, Column, leaf_for
 
 STOCK_REFUSAL = "hypha_arrow column: this peer cannot read hybrid frames"
 """The placeholder's ``_rdtype``: a stock peer given a hybrid frame by mistake fails to decode
 the placeholder as an ndarray with this text in its error, which reaches the caller."""
-_PLAIN = frozenset({str, int, float, bool, type(None), bytes})
-_INT_RANGE = (-(1 << 63), (1 << 64) - 1)
+MSGPACK_SCALARS = frozenset({str, int, float, bool, type(None), bytes})
+"""Exact types msgpack packs as one value and unpacks as the same type: the only map keys
+that come back as themselves (a tuple key would come back as a list, which cannot be a key)."""
+_INT_MIN, _INT_MAX = -(1 << 63), (1 << 64) - 1
 
-Path = list[str | int | bytes]
-
-
-def plain_equivalent(value: Any) -> Any:
-    """What msgpack packs a container or subclass of a msgpack type as; None if it packs nothing."""
-    if isinstance(value, dict):
-        return dict(value)
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    for base in (bool, int, float, str, bytes):
-        if isinstance(value, base):
-            return base(value)
-    return None
+Path = list[Any]
+"""Map keys (msgpack scalars) and list indices, from the skeleton's root."""
 
 
 def placeholder(index: int) -> dict[str, Any]:
@@ -51,59 +44,106 @@ def format_path(path: Path, root: str = "") -> str:
     return text or "value"
 
 
-class Extraction:
-    """One encode walk: the skeleton it builds, and the columns and paths it takes out."""
+def _fits_64_bits(value: int) -> bool:
+    return _INT_MIN <= value <= _INT_MAX
 
-    def __init__(self, config: Config) -> None:
+
+class Extraction:
+    """One encode walk: the skeleton it builds, and the columns and paths it takes out.
+
+    ``root`` prefixes every path (a standalone value sits under the frame's ``"value"`` key)
+    without counting towards ``max_depth``. Once ``max_columns`` columns are taken, values
+    that have a msgpack form (numpy arrays in hypha-rpc's, lists as themselves) take it.
+    """
+
+    def __init__(self, config: Config, root: Path | None = None) -> None:
         self.config = config
         self.columns: list[Column] = []
         self.paths: list[Path] = []
-        self._path: Path = []
+        self._path: Path = list(root or [])
+        self._deepest = config.max_depth + len(self._path)
+        self._leaf_config = config
 
     def walk(self, value: Any) -> Any:
         """The skeleton of ``value``: a copy of its containers with columnar values swapped out."""
+        try:
+            return self._walk(value)
+        except RecursionError:  # max_depth set above what the caller's stack has room for
+            raise EncodeError(f"nesting too deep for Python's recursion limit ({sys.getrecursionlimit()})", format_path(self._path)) from None
+
+    def _walk(self, value: Any) -> Any:
+        # one Python frame per nesting level: the path is pushed and popped here, not in helpers
         kind = type(value)
-        if kind in _PLAIN:
-            if kind is int and not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+        if kind in MSGPACK_SCALARS:
+            if kind is int and not _fits_64_bits(value):
                 self._fail(f"int {value} does not fit in 64 bits")
             return value
-        if len(self._path) >= self.config.max_depth:
+        if kind is Column:  # built ahead by a caller that already had to inspect the value
+            if len(self.columns) < self.config.max_columns:
+                return self._take(value)
+            value = BY_KIND[value.kind].decode(value, self._leaf_config)  # its list again, walked below
+        path = self._path
+        if isinstance(value, (dict, list, tuple)) and len(path) >= self._deepest:
             self._fail(f"nesting deeper than max_depth={self.config.max_depth} (or a reference cycle)")
         if isinstance(value, dict):
-            return {key: self._child(key, item) for key, item in value.items()}
+            skeleton = {}
+            path.append(None)
+            for key, item in value.items():
+                path[-1] = key
+                if type(key) not in MSGPACK_SCALARS or type(key) is int and not _fits_64_bits(key):
+                    self._fail(f"a map key of type {_type_name(key)} would not come back as itself: "
+                               "keys must be str, bytes, int (64 bits), float, bool or None")
+                skeleton[key] = self._walk(item)
+            path.pop()
+            return skeleton
         if isinstance(value, (list, tuple)):
             for family in LIST_FAMILIES:
-                column = family.encode(value, self.config)
+                try:
+                    column = family.encode(value, self._leaf_config)
+                except EncodeError as error:
+                    raise EncodeError(error.reason, format_path(path) + error.path) from None
                 if column is not None:
                     return self._take(column)
-            return [self._child(index, item) for index, item in enumerate(value)]
-        if kind is Column:  # built ahead by a caller that already had to inspect the value
-            return self._take(value)
+            items = []
+            path.append(0)
+            for index, item in enumerate(value):
+                path[-1] = index
+                items.append(self._walk(item))
+            path.pop()
+            return items
         leaf = leaf_for(value)
         if leaf is not None:
             try:
-                result = leaf.encode(value, self.config)
+                result = leaf.encode(value, self._leaf_config)
             except EncodeError as error:
-                raise EncodeError(error.reason, format_path(self._path) + error.path) from None
-            return self._take(result) if isinstance(result, Column) else result
+                raise EncodeError(error.reason, format_path(path) + error.path) from None
+            if not isinstance(result, Column):
+                return result
+            if len(self.columns) >= self.config.max_columns:
+                self._fail(f"max_columns={self.config.max_columns} reached, and a {_type_name(value)} has no msgpack form to travel in")
+            return self._take(result)
+        if isinstance(value, memoryview) and not value.c_contiguous:
+            self._fail("a memoryview that is not C-contiguous has no bytes to send: pass bytes(view)")
         if isinstance(value, (str, int, float, bytes, bytearray, memoryview)):
+            # subclasses, bytearray, memoryview: msgpack packs them as their base type, or as bin
+            if isinstance(value, int) and not _fits_64_bits(value):
+                self._fail(f"int {value} does not fit in 64 bits")
             return value
-        self._fail(f"unsupported type {type(value).__module__}.{type(value).__qualname__}")
-
-    def _child(self, key: str | int, value: Any) -> Any:
-        self._path.append(key)
-        try:
-            return self.walk(value)
-        finally:
-            self._path.pop()
+        self._fail(f"unsupported type {_type_name(value)}")
 
     def _take(self, column: Column) -> dict[str, Any]:
         self.paths.append(list(self._path))
         self.columns.append(column)
+        if len(self.columns) == self.config.max_columns:  # no room left: from here on values stay msgpack
+            self._leaf_config = replace(self.config, enable_binary_optimization=False, records_as="list")
         return placeholder(len(self.columns) - 1)
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, message: str) -> NoReturn:
         raise EncodeError(message, format_path(self._path))
+
+
+def _type_name(value: Any) -> str:
+    return f"{type(value).__module__}.{type(value).__qualname__}"
 
 
 def restore(skeleton: Any, paths: list[Path], values: list[Any]) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import msgpack
 import numpy as np
@@ -82,6 +85,13 @@ def test_header_only_frame_decodes_to_none_extra() -> None:
     assert hypha_arrow.decode_message(msgpack.packb(HEADER)) == (HEADER, None)
 
 
+def test_header_map_keys_come_back_as_themselves_or_are_refused() -> None:
+    header = {**HEADER, 7: "int key", None: b"nil key"}
+    assert hypha_arrow.decode_message(hypha_arrow.encode_message(header)) == (header, None)
+    with pytest.raises(hypha_arrow.EncodeError, match="map key"):
+        hypha_arrow.encode_message({**HEADER, (1, 2): "tuple key"})
+
+
 @pytest.mark.parametrize("growth", range(0, 24, 1))
 def test_frame_decodes_after_server_header_rewrite(growth: int) -> None:
     array = np.random.default_rng(growth).random(20_000)
@@ -119,16 +129,46 @@ def test_skeleton_stays_small_whatever_the_payload() -> None:
     assert len(msgpack.packb(skeleton)) < 1024 < len(section)
 
 
-def test_reserved_descriptor_key_is_refused() -> None:
+@pytest.mark.parametrize("payload", [1, np.ones(1000)], ids=["plain-frame", "hybrid-frame"])
+def test_reserved_descriptor_key_at_the_top_is_refused(payload: object) -> None:
     with pytest.raises(hypha_arrow.EncodeError, match="reserved"):
-        hypha_arrow.encode_message(HEADER, {DESCRIPTOR_KEY: 1, "args": [np.ones(1000)]})
+        hypha_arrow.encode_message(HEADER, {DESCRIPTOR_KEY: 1, "args": [payload]})
+    with pytest.raises(hypha_arrow.EncodeError, match="reserved"):
+        hypha_arrow.encode({DESCRIPTOR_KEY: 1, "x": payload})
 
 
-def test_decode_accepts_bytes_bytearray_and_memoryview() -> None:
-    frame = hypha_arrow.encode({"a": np.arange(1000), "b": [1, 2]})
-    for data in (frame, bytearray(frame), memoryview(frame), memoryview(frame).cast("c")):
-        decoded = hypha_arrow.decode(data)
-        np.testing.assert_array_equal(decoded["a"], np.arange(1000))
+@pytest.mark.parametrize("payload", [1, np.ones(1000)], ids=["plain-frame", "hybrid-frame"])
+def test_reserved_descriptor_key_deeper_is_plain_data(payload: object) -> None:
+    value = {"args": [{DESCRIPTOR_KEY: 1}, payload], "kwargs": {DESCRIPTOR_KEY: {"version": 1}}}
+    _, decoded = hypha_arrow.decode_message(hypha_arrow.encode_message(HEADER, value))
+    assert decoded["args"][0] == {DESCRIPTOR_KEY: 1} and decoded["kwargs"] == value["kwargs"]
+    standalone = hypha_arrow.decode(hypha_arrow.encode([{DESCRIPTOR_KEY: 1}, payload]))
+    assert standalone[0] == {DESCRIPTOR_KEY: 1}
+    np.testing.assert_array_equal(standalone[1], payload)
+
+
+def buffers_holding(frame: bytes) -> list[bytes | bytearray | memoryview]:
+    """The frame's bytes as every buffer type, memoryviews of several formats and shapes among them."""
+    assert len(frame) % 8 == 0  # hybrid frames are: so they can be viewed as float64 items
+    return [frame, bytearray(frame), memoryview(frame), memoryview(frame).cast("c"),
+            memoryview(np.frombuffer(frame, dtype="<f8")), memoryview(frame).cast("B", [8, len(frame) // 8])]
+
+
+def test_decode_accepts_bytes_bytearray_and_contiguous_memoryviews_of_any_format() -> None:
+    for data in buffers_holding(hypha_arrow.encode({"a": np.arange(1000), "b": [1, 2]})):
+        np.testing.assert_array_equal(hypha_arrow.decode(data)["a"], np.arange(1000))
+    for data in buffers_holding(hypha_arrow.encode_message(HEADER, {"args": [np.arange(1000)]})):
+        np.testing.assert_array_equal(hypha_arrow.decode_message(data)[1]["args"][0], np.arange(1000))
+
+
+def test_decode_refuses_memoryviews_whose_bytes_are_not_contiguous() -> None:
+    frame = hypha_arrow.encode({"a": np.arange(1000)})
+    doubled = np.repeat(np.frombuffer(frame, dtype=np.uint8), 2)
+    for data in (memoryview(doubled)[::2], memoryview(np.asfortranarray(doubled.reshape(2, -1)))):
+        with pytest.raises(hypha_arrow.DecodeError, match="contiguous"):
+            hypha_arrow.decode(data)
+        with pytest.raises(hypha_arrow.DecodeError, match="contiguous"):
+            hypha_arrow.decode_message(data)
 
 
 def test_values_the_codec_does_not_own_stay_untouched() -> None:
@@ -136,3 +176,29 @@ def test_values_the_codec_does_not_own_stay_untouched() -> None:
     extra = {"args": [np.ones(5000), method, "s", 7, placeholder(0)], "with_kwargs": False}
     _, decoded = hypha_arrow.decode_message(hypha_arrow.encode_message(HEADER, extra))
     assert decoded["args"][1:] == [method, "s", 7, placeholder(0)]
+
+
+class YieldingDict(dict):
+    """A dict subclass whose ``items()`` lets other threads run, as any Python method may."""
+
+    def items(self):  # type: ignore[override]
+        for item in super().items():
+            time.sleep(0)
+            yield item
+
+
+def test_encoding_from_many_threads_never_mixes_their_frames() -> None:
+    threads = 8
+    start = threading.Barrier(threads)
+
+    def send(n: int) -> tuple[list[bytes], dict, dict]:
+        header = YieldingDict(HEADER, session=f"session-{n}")
+        extra = {"args": [n, YieldingDict(caller=n)], "with_kwargs": False}
+        start.wait()
+        return [hypha_arrow.encode_message(header, extra) for _ in range(100)], header, extra
+
+    with ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(send, range(threads)))
+    for frames, header, extra in results:
+        for frame in frames:
+            assert hypha_arrow.decode_message(frame) == (header, extra)

@@ -87,7 +87,7 @@ def from_stock_form(form: dict[str, Any]) -> np.ndarray | np.generic:
         if dtype.kind not in RAW_KINDS or dtype.hasobject or _is_structured(dtype) or not isinstance(raw, bytes):
             raise ValueError(f"dtype {dtype} cannot be read from raw bytes")
         array = np.frombuffer(raw, dtype=dtype).reshape(shape)
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise DecodeError(f"invalid ndarray value: {error}") from None
     if form.get("_rorder") == "F":
         array = np.asfortranarray(array)
