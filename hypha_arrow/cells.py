@@ -32,9 +32,13 @@ MAX_BIG_INT_DIGITS = 4300
 """Python's own default limit for int <-> str conversion (sys.int_info.default_max_str_digits)."""
 
 
-def packer() -> msgpack.Packer:
-    """A packer for cells; one per encode call, so threads never share one."""
-    return msgpack.Packer(default=_extension, strict_types=True)
+def packer(*, tuples: bool = True) -> msgpack.Packer:
+    """A packer for cells; one per encode call, so threads never share one.
+
+    ``tuples=False`` packs tuples as arrays (they arrive as lists), as msgpack does for the
+    rest of a message: record rows follow the message's rules, pandas cells their own.
+    """
+    return msgpack.Packer(default=_extension if tuples else _extension_tuples_as_lists, strict_types=True)
 
 
 def pack(cell_packer: msgpack.Packer, value: Any) -> bytes:
@@ -47,6 +51,10 @@ def pack(cell_packer: msgpack.Packer, value: Any) -> bytes:
     except (TypeError, ValueError, OverflowError, RecursionError) as error:
         cell_packer.reset()
         raise EncodeError(f"cell cannot be sent exactly: {error}") from None
+
+
+def _extension_tuples_as_lists(value: Any) -> Any:
+    return list(value) if type(value) is tuple else _extension(value)
 
 
 def _extension(value: Any) -> msgpack.ExtType:

@@ -340,6 +340,14 @@ def _decode_column(index: int, column: Column, path: Path, config: Config) -> An
         raise DecodeError(f"column {index} ({column.kind}) at {format_path(path)}: {type(error).__name__}: {error}") from None
 
 
+def _array_or_dict(form: dict[Any, Any]) -> Any:
+    """The array a valid hypha-rpc ndarray form stands for; any other such dict is just a dict."""
+    try:
+        return from_stock_form(form)
+    except DecodeError:
+        return form
+
+
 def _materialize(value: Any) -> Any:
     """Turn hypha-rpc's ndarray forms into arrays, in place, as hypha-rpc's own decoder would
     (placeholders, which share that form, are left for ``_resolve``). Iterative: msgpack
@@ -351,7 +359,7 @@ def _materialize(value: Any) -> Any:
         for key, item in container.items() if type(container) is dict else enumerate(container):
             if type(item) is dict and item.get("_rtype") == "ndarray":
                 if item.get("_rdtype") != STOCK_REFUSAL:
-                    container[key] = from_stock_form(item)
+                    container[key] = _array_or_dict(item)
             elif type(item) in (dict, list):
                 pending.append(item)
     return root[0]

@@ -202,3 +202,8 @@ def test_encoding_from_many_threads_never_mixes_their_frames() -> None:
     for frames, header, extra in results:
         for frame in frames:
             assert hypha_arrow.decode_message(frame) == (header, extra)
+
+
+def test_a_dict_that_only_looks_like_an_ndarray_form_stays_a_dict() -> None:
+    lookalikes = [{"_rtype": "ndarray", "_rvalue": b"\x01"}, {"_rtype": "ndarray", "_rvalue": b"\x01", "_rshape": [1], "_rdtype": "|O"}]
+    assert hypha_arrow.decode(hypha_arrow.encode(lookalikes)) == lookalikes

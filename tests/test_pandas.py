@@ -217,3 +217,8 @@ def test_arrow_backed_columns_and_index_levels_keep_their_dtype(values: pa.Array
     assert_identical(pd.DataFrame({"c": dtype_values, "n": [1, 2, 3]}))
     if not pa.types.is_list(values.type):  # pandas cannot build an Index of lists
         assert_identical(pd.DataFrame({"n": [1, 2, 3]}, index=pd.Index(dtype_values, name="k")))
+
+
+@pytest.mark.parametrize("dtype", [object, "str"], ids=str)
+def test_plain_string_labels_keep_their_dtype(dtype: object) -> None:
+    assert_identical(pd.DataFrame([[1, 2]], columns=pd.Index(["a", "b"], dtype=dtype)))

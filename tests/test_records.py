@@ -129,3 +129,9 @@ def test_record_cell_with_a_lone_surrogate_is_refused_naming_row_and_key() -> No
     with pytest.raises(hypha_arrow.EncodeError) as error:
         hypha_arrow.encode({"rows": rows})
     assert error.value.path.endswith("[7]['text']") and "UTF-8" in error.value.reason
+
+
+def test_tuples_in_rows_arrive_as_lists_as_in_the_rest_of_a_message() -> None:
+    rows = [{"pair": (i, "x"), "n": i} for i in range(600)]
+    assert round_trip(rows) == [{"pair": [i, "x"], "n": i} for i in range(600)]
+    assert round_trip(rows[:2]) == [{"pair": [i, "x"], "n": i} for i in range(2)]

@@ -316,15 +316,10 @@ def _replace_index_level(frame: pd.DataFrame, level: int, values: Any, dtype: An
 
 
 def _restore_label_dtypes(frame: pd.DataFrame, pandas_metadata: dict[str, Any] | None) -> None:
-    """Column labels recorded as pandas 3 ``str`` come back as ``str``, not object."""
+    """Plain string labels come back with the dtype they had: pandas 3 ``str``, or object."""
     levels = (pandas_metadata or {}).get("column_indexes") or []
-    str_levels = [i for i, level in enumerate(levels) if isinstance(level, dict) and level.get("numpy_type") == "str"]
-    if not str_levels or len(levels) != frame.columns.nlevels:
+    if len(levels) != 1 or not isinstance(levels[0], dict) or isinstance(frame.columns, pd.MultiIndex):
         return
-    labels = frame.columns
-    if isinstance(labels, pd.MultiIndex):
-        for i in str_levels:
-            labels = labels.set_levels(labels.levels[i].astype("str"), level=i)
-    elif labels.inferred_type in ("string", "empty"):
-        labels = labels.astype("str")
-    frame.columns = labels
+    dtype = {"str": "str", "object": object}.get(levels[0].get("numpy_type"))
+    if dtype is not None and frame.columns.inferred_type in ("string", "empty"):
+        frame.columns = frame.columns.astype(dtype)

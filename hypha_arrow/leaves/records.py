@@ -103,7 +103,7 @@ def _column(values: list[Any], config: Config) -> tuple[pa.Array, dict[bytes, by
             return array, None
     elif kind is None and all(v is None for v in values):
         return pa.nulls(len(values)), None
-    packer = cells.packer()
+    packer = cells.packer(tuples=False)
     packed = []
     for row, value in enumerate(values):
         try:
