@@ -129,11 +129,16 @@ class Unpacking:
         return tuple(items)
 
 
-def _raw_dtype(text: Any) -> np.dtype:
+def dtype_from_text(text: Any) -> np.dtype | None:
+    """The numpy dtype a wire string names, or None (never an object built from other input)."""
     try:
-        dtype = np.dtype(text) if isinstance(text, str) else None
+        return np.dtype(text) if isinstance(text, str) else None
     except TypeError:
-        dtype = None
+        return None
+
+
+def _raw_dtype(text: Any) -> np.dtype:
+    dtype = dtype_from_text(text)
     if dtype is None or dtype.kind not in RAW_SCALAR_KINDS or dtype.fields is not None or dtype.subdtype is not None:
         raise DecodeError(f"invalid cell dtype {text!r}")
     return dtype

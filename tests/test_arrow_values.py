@@ -14,6 +14,7 @@ import pytest
 
 import hypha_arrow
 from conftest import round_trip
+from extension_types import recording_type
 from hypha_arrow import ipc_guard
 from hypha_arrow.ipc_guard import CANONICAL_EXTENSIONS
 
@@ -302,26 +303,9 @@ def section_of(frame: bytes) -> pa.Buffer:
 
 
 def test_extension_name_field_metadata_never_builds_the_type_registered_for_it() -> None:
-    calls: list[bytes] = []
-
-    class WkbType(pa.ExtensionType):
-        def __init__(self) -> None:
-            super().__init__(pa.binary(), "geoarrow.wkb")
-
-        def __arrow_ext_serialize__(self) -> bytes:
-            return b""
-
-        @classmethod
-        def __arrow_ext_deserialize__(cls, storage_type: pa.DataType, serialized: bytes) -> WkbType:
-            calls.append(serialized)
-            return cls()
-
     table = pa.table([WKB], schema=pa.schema([geo_field()]))
-    pa.register_extension_type(WkbType())
-    try:
+    with recording_type("geoarrow.wkb", pa.binary()) as (_, calls):
         decoded = round_trip(table)
-    finally:
-        pa.unregister_extension_type("geoarrow.wkb")
     assert calls == []
     assert decoded.schema.field("g").type == pa.binary()
     assert_same(decoded, table)

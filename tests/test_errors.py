@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 import hypha_arrow
+from extension_types import recording_type
 from frames import join, split
 from hypha_arrow import section
 from hypha_arrow.framing import DESCRIPTOR_KEY
@@ -139,32 +140,13 @@ def test_frame_section_and_column_limits_are_enforced() -> None:
 def test_pickle_based_extension_type_is_refused_at_the_sender() -> None:
     """Its receiver would have to run the deserialiser; crafted frames carrying it are refused
     by the guard (tests/test_ipc_guard.py)."""
-    calls: list[bytes] = []
-
-    class PickledType(pa.ExtensionType):
-        """Stands for any extension type whose deserialiser would run code from the wire."""
-
-        def __init__(self) -> None:
-            super().__init__(pa.int64(), "test.pickled")
-
-        def __arrow_ext_serialize__(self) -> bytes:
-            return b"\x80\x05pickled-payload"
-
-        @classmethod
-        def __arrow_ext_deserialize__(cls, storage_type: pa.DataType, serialized: bytes) -> "PickledType":
-            calls.append(serialized)
-            return cls()
-
-    pa.register_extension_type(PickledType())
-    try:
-        array = pa.ExtensionArray.from_storage(PickledType(), pa.array([1, 2, 3]))
+    with recording_type("test.pickled") as (pickled, calls):
+        array = pa.ExtensionArray.from_storage(pickled(), pa.array([1, 2, 3]))
         nested = pa.StructArray.from_arrays([array], names=["inner"])
         for value in (array, nested, pa.table({"col": array})):
             with pytest.raises(hypha_arrow.EncodeError, match="test.pickled"):
                 hypha_arrow.encode(value)
-        assert calls == []
-    finally:
-        pa.unregister_extension_type("test.pickled")
+    assert calls == []
 
 
 def test_ndarray_metadata_asking_for_object_dtype_is_refused() -> None:

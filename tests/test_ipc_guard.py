@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 import hypha_arrow
+from extension_types import recording_type
 from hypha_arrow.framing import DESCRIPTOR_KEY, FORMAT_VERSION
 from hypha_arrow.tree import placeholder
 
@@ -43,32 +44,11 @@ def struct_with(field: pa.Field, values: pa.Array) -> pa.StructArray:
     return pa.StructArray.from_arrays([values], fields=[field])
 
 
-calls: list[bytes] = []
-
-
-class Recorder(pa.ExtensionType):
-    """A registered Python extension type whose deserialiser, were it ever run, leaves a trace."""
-
-    def __init__(self) -> None:
-        super().__init__(pa.int64(), "test.recorder")
-
-    def __arrow_ext_serialize__(self) -> bytes:
-        return b""
-
-    @classmethod
-    def __arrow_ext_deserialize__(cls, storage_type: pa.DataType, serialized: bytes) -> Recorder:
-        calls.append(serialized)
-        return cls()
-
-
 @pytest.fixture
-def recorder() -> Iterator[None]:
-    calls.clear()
-    pa.register_extension_type(Recorder())
-    try:
-        yield
-    finally:
-        pa.unregister_extension_type("test.recorder")
+def recorder() -> Iterator[type[pa.ExtensionType]]:
+    """A registered Python extension type; its deserialiser must never run on a frame."""
+    with recording_type("test.recorder") as (recording, calls):
+        yield recording
     assert calls == []
 
 
@@ -92,7 +72,7 @@ INTS = pa.array([1, 2, 3])
     ids=["top", "table_column", "list_item_in_a_table"],
 )
 def test_registered_python_extension_type_is_refused_without_running_its_deserialiser(
-    recorder: None, values: pa.Array, item_metadata: dict[bytes, bytes] | None, kind: str
+    recorder: type[pa.ExtensionType], values: pa.Array, item_metadata: dict[bytes, bytes] | None, kind: str
 ) -> None:
     with pytest.raises(hypha_arrow.DecodeError, match="'test.recorder' is not accepted"):
         hypha_arrow.decode(crafted_frame(values, item_metadata, kind))
@@ -109,7 +89,7 @@ def test_raw_extension_name_outside_the_allow_list_is_refused() -> None:
             hypha_arrow.decode(frame)
 
 
-def test_our_extension_keys_arrive_as_plain_field_metadata_and_build_nothing(recorder: None) -> None:
+def test_our_extension_keys_arrive_as_plain_field_metadata_and_build_nothing(recorder: type[pa.ExtensionType]) -> None:
     field = pa.field("r", pa.int64(), metadata={b"hypha_arrow:extension:name": b"test.recorder"})
     table = hypha_arrow.decode(crafted_frame(struct_with(field, INTS), kind="table"))
     assert table.schema.field("r").type == pa.int64()

@@ -198,10 +198,7 @@ def _shape(shape: Any) -> tuple[int, ...]:
 
 
 def _raw_dtype(text: Any) -> np.dtype:
-    try:
-        dtype = np.dtype(text) if isinstance(text, str) else None
-    except TypeError:
-        dtype = None
+    dtype = cells.dtype_from_text(text)
     if dtype is None or not _arrow_holds(dtype) or dtype.itemsize == 0 or dtype.fields is not None:
         raise DecodeError(f"invalid array dtype {text!r}")
     return dtype
