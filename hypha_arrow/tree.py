@@ -11,6 +11,8 @@ import sys
 from dataclasses import replace
 from typing import Any, NoReturn
 
+import msgpack
+
 from .config import Config
 from .errors import DecodeError, EncodeError
 from .leaves import BY_KIND, LIST_FAMILIES, Column, leaf_for
@@ -21,6 +23,7 @@ the placeholder as an ndarray with this text in its error, which reaches the cal
 MSGPACK_SCALARS = frozenset({str, int, float, bool, type(None), bytes})
 """Exact types msgpack packs as one value and unpacks as the same type: the only map keys
 that come back as themselves (a tuple key would come back as a list, which cannot be a key)."""
+MSGPACK_EXTENSIONS = frozenset({msgpack.ExtType, msgpack.Timestamp})
 _INT_MIN, _INT_MAX = -(1 << 63), (1 << 64) - 1
 
 Path = list[Any]
@@ -82,6 +85,8 @@ class Extraction:
             if len(self.columns) < self.config.max_columns:
                 return self._take(value)
             value = BY_KIND[value.kind].decode(value, self._leaf_config)  # its list again, walked below
+        if kind in MSGPACK_EXTENSIONS:  # packed and unpacked as themselves (ExtType is a tuple)
+            return value
         path = self._path
         if isinstance(value, (dict, list, tuple)) and len(path) >= self._deepest:
             self._fail(f"nesting deeper than max_depth={self.config.max_depth} (or a reference cycle)")

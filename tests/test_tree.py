@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+import msgpack
 import numpy as np
 import pandas as pd
 import pytest
@@ -168,3 +169,11 @@ def test_values_with_no_msgpack_form_past_max_columns_are_refused_naming_their_p
     with pytest.raises(hypha_arrow.EncodeError, match="max_columns=3") as error:
         hypha_arrow.encode_message(HEADER, {"kwargs": values}, config=config)
     assert error.value.path == "kwargs['v3']"
+
+
+def test_msgpack_extension_values_come_back_as_themselves_small_and_large() -> None:
+    value = {"ext": msgpack.ExtType(42, b"raw"), "when": msgpack.Timestamp(1, 5)}
+    for extra in ({}, {"array": np.arange(5000.0)}):
+        decoded = hypha_arrow.decode(hypha_arrow.encode({**value, **extra}))
+        assert decoded["ext"] == value["ext"] and type(decoded["ext"]) is msgpack.ExtType
+        assert decoded["when"] == value["when"]
