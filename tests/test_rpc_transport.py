@@ -142,6 +142,21 @@ def test_payload_over_the_16_mib_server_frame_limit_is_echoed_exactly_in_large_c
     run(body)
 
 
+def test_more_arrays_than_max_columns_in_one_call_are_echoed_exactly(hypha_server: str) -> None:
+    """10,001 arrays (embeddings, image tiles) once made a frame the receiver refused, and the
+    call hung until its timeout; the arrays past max_columns now travel in hypha-rpc's form."""
+    arrays = [np.full(130, i, dtype="f8") for i in range(10_001)]
+
+    async def body() -> None:
+        async with serve(hypha_server, {"echo": lambda value: value}) as service:
+            echoed = await service.echo(arrays)
+            assert len(echoed) == len(arrays)
+            for sent, got in zip(arrays[::1000] + arrays[-2:], echoed[::1000] + echoed[-2:]):
+                assert_same(sent, got)
+
+    run(body)
+
+
 @pytest.fixture(scope="module")
 def payload_520_mib() -> np.ndarray:
     """520 MiB of random bytes: 2080 chunks of 256 KiB, more than the server's burst of 2000."""
