@@ -219,6 +219,12 @@ def test_arrow_backed_columns_and_index_levels_keep_their_dtype(values: pa.Array
         assert_identical(pd.DataFrame({"n": [1, 2, 3]}, index=pd.Index(dtype_values, name="k")))
 
 
-@pytest.mark.parametrize("dtype", [object, "str"], ids=str)
-def test_plain_string_labels_keep_their_dtype(dtype: object) -> None:
-    assert_identical(pd.DataFrame([[1, 2]], columns=pd.Index(["a", "b"], dtype=dtype)))
+STRING_DTYPES = [object, "str", "string[python]", "string[pyarrow]", pd.StringDtype("python", na_value=np.nan)]
+
+
+@pytest.mark.parametrize("dtype", STRING_DTYPES, ids=str)
+def test_string_labels_and_index_levels_keep_their_dtype(dtype: object) -> None:
+    labels = pd.Index(["a", "b"], dtype=dtype)
+    assert_identical(pd.DataFrame([[1, 2]], columns=labels))
+    assert_identical(pd.DataFrame({"v": [1, 2]}, index=labels))
+    assert_identical(pd.DataFrame({"v": [1, 2]}, index=pd.MultiIndex.from_arrays([labels, [1, 2]])))

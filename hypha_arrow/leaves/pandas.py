@@ -26,6 +26,8 @@ from .base import Column
 from .pandas_index import index_from_json, index_to_json, scalar_from_json, scalar_to_json
 
 SERIES_FIELD = "0"
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)
+"""pandas 3's default ``str`` dtype, which pyarrow's metadata restores for labels."""
 _PLAIN_OBJECTS = ({str, type(None)}, {bytes, type(None)})
 """Object columns pyarrow converts exactly (None kept); anything else travels as cells."""
 _FREQ_INDEXES = (pd.DatetimeIndex, pd.TimedeltaIndex)
@@ -86,7 +88,7 @@ def _plain_labels(labels: pd.Index, index_names: list[Any]) -> bool:
     """Unique str labels, which pyarrow's metadata restores by itself."""
     return (
         type(labels) is pd.Index
-        and (labels.dtype == object or isinstance(labels.dtype, pd.StringDtype))
+        and (labels.dtype == object or labels.dtype == _STR)
         and (labels.name is None or type(labels.name) is str)
         and labels.is_unique
         and all(type(label) is str for label in labels)
@@ -140,8 +142,8 @@ def _adapt(values: pd.Series | pd.Index, where: Any) -> tuple[Any, Any] | None:
         if not all(type(category) is str for category in dtype.categories):
             raise EncodeError("categories of object dtype must all be str to be sent exactly", where())
         return values, "object_categories"
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "python":
-        return None if isinstance(values, pd.Index) else (values, ["string", "NA" if dtype.na_value is pd.NA else "nan"])
+    if isinstance(dtype, pd.StringDtype) and dtype != _STR:  # pyarrow brings every string back as str or string[pyarrow]
+        return values, ["string", dtype.storage, "NA" if dtype.na_value is pd.NA else "nan"]
     if isinstance(dtype, pd.ArrowDtype):
         return values, "arrow"  # pyarrow cannot parse parametrised ArrowDtype names back (pandas-dev/pandas#53011)
     return None
@@ -268,8 +270,8 @@ def _restored(values: pd.Series | pd.Index, note: Any, unpacking: cells.Unpackin
         categories = pd.Index(categorical.categories.tolist(), dtype=object)
         restored = pd.Categorical.from_codes(categorical.codes, categories=categories, ordered=categorical.ordered)
         return pd.CategoricalIndex(restored, name=values.name) if isinstance(values, pd.Index) else pd.Series(restored, index=values.index, name=values.name)
-    if isinstance(note, list) and len(note) == 2 and note[0] == "string" and note[1] in ("NA", "nan"):
-        return values.astype(pd.StringDtype("python", na_value=pd.NA if note[1] == "NA" else np.nan))
+    if isinstance(note, list) and len(note) == 3 and note[0] == "string" and note[1] in ("python", "pyarrow") and note[2] in ("NA", "nan"):
+        return values.astype(pd.StringDtype(note[1], na_value=pd.NA if note[2] == "NA" else np.nan))
     raise DecodeError(f"invalid frame note {note!r:.100} for {values.dtype}")
 
 

@@ -136,7 +136,7 @@ def _index_doc(index: pd.Index) -> dict[str, Any]:
             "ordered": bool(index.ordered),
             "name": name,
         }
-    doc = {"dtype": str(index.dtype), "values": [scalar_to_json(v) for v in index.tolist()], "name": name}
+    doc = {"dtype": _dtype_doc(index.dtype), "values": [scalar_to_json(v) for v in index.tolist()], "name": name}
     if getattr(index, "freqstr", None) is not None and not isinstance(index, pd.PeriodIndex):
         doc["freq"] = index.freqstr
     return doc
@@ -166,7 +166,7 @@ def _index(doc: dict[str, Any]) -> pd.Index:
         values = pd.Categorical.from_codes(doc["codes"], categories=categories, ordered=bool(doc["ordered"]))
         return pd.CategoricalIndex(values, name=name)
     values = [scalar_from_json(v) for v in doc["values"]]
-    dtype = pd.api.types.pandas_dtype(doc["dtype"])
+    dtype = _dtype_from_doc(doc["dtype"])
     if dtype == object:
         array = np.empty(len(values), dtype=object)
         array[:] = values
@@ -176,6 +176,23 @@ def _index(doc: dict[str, Any]) -> pd.Index:
     if "freq" in doc:
         index = type(index)(index, freq=doc["freq"])
     return index
+
+
+def _dtype_doc(dtype: Any) -> Any:
+    """pandas' dtype name, or for strings ``{"string": [storage, "NA"|"nan"]}``: the name
+    ``"string"`` does not say which storage and missing-value flavour it was."""
+    if isinstance(dtype, pd.StringDtype):
+        return {"string": [dtype.storage, "NA" if dtype.na_value is pd.NA else "nan"]}
+    return str(dtype)
+
+
+def _dtype_from_doc(doc: Any) -> Any:
+    if isinstance(doc, dict):
+        storage, missing = doc["string"]
+        if storage not in ("python", "pyarrow") or missing not in ("NA", "nan"):
+            raise ValueError(f"invalid string dtype {doc!r:.100}")
+        return pd.StringDtype(storage, na_value=pd.NA if missing == "NA" else np.nan)
+    return pd.api.types.pandas_dtype(doc)
 
 
 def identical(expected: pd.Index, actual: pd.Index) -> bool:
