@@ -187,6 +187,9 @@ def test_index_and_series_names_keep_their_type(name: object) -> None:
         pd.CategoricalIndex(["a", "b", "a"]),
         pd.CategoricalIndex(["a", "b", "a"], categories=pd.Index(["a", "b"], dtype=object)),
         pd.Index([np.str_(""), np.str_("x"), "y"], dtype=object),
+        pd.Index([2**63 - 1, None, -5], dtype="Int64"),
+        pd.Index([True, None, False], dtype="boolean"),
+        pd.Index([1.5, None, 2.0], dtype="Float32"),
     ],
     ids=lambda index: f"{type(index).__name__}-{index.dtype}",
 )

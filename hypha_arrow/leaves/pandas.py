@@ -146,7 +146,19 @@ def _adapt(values: pd.Series | pd.Index, where: Any) -> tuple[Any, Any] | None:
         return values, ["string", dtype.storage, "NA" if dtype.na_value is pd.NA else "nan"]
     if isinstance(dtype, pd.ArrowDtype):
         return values, "arrow"  # pyarrow cannot parse parametrised ArrowDtype names back (pandas-dev/pandas#53011)
+    if isinstance(values, pd.Index) and _is_masked(dtype):  # pyarrow rebuilds these index levels as float64
+        return pd.Index(pd.arrays.ArrowExtensionArray(pa.array(values.array)), name=values.name), ["masked", dtype.name]
     return None
+
+
+def _is_masked(dtype: Any) -> bool:
+    """pandas' nullable Int*, UInt*, Float* and boolean dtypes."""
+    return isinstance(dtype, pd.api.extensions.ExtensionDtype) and not isinstance(dtype, pd.ArrowDtype) and dtype.kind in "iufb"
+
+
+def _arrow_backed(note: Any) -> bool:
+    """Notes whose data ``_without_arrow_dtypes`` keeps out of ``to_pandas``."""
+    return note == "arrow" or (isinstance(note, list) and len(note) == 2 and note[0] == "masked")
 
 
 def _packed(value: Any, what: str) -> str:
@@ -187,9 +199,9 @@ def frame_from_batch(batch: pa.RecordBatch, meta: dict[str, Any], max_depth: int
         else:
             frame.isetitem(position, _restored(frame.iloc[:, position], note, unpacking))
     for level, note in _notes(meta.get("adapted_index"), frame.index.nlevels):
-        if note == "arrow":
-            values = pd.arrays.ArrowExtensionArray(arrow_backed[("index", level)])
-            _replace_index_level(frame, level, values, dtype=None)
+        if _arrow_backed(note):
+            values = pd.Index(pd.arrays.ArrowExtensionArray(arrow_backed[("index", level)]))
+            _replace_index_level(frame, level, values if note == "arrow" else values.astype(_masked_dtype(note[1])), dtype=None)
         else:
             restored = _restored(frame.index.get_level_values(level), note, unpacking)
             _replace_index_level(frame, level, restored, dtype=object if note == "cells" else None)
@@ -216,7 +228,7 @@ def _without_arrow_dtypes(batch: pa.RecordBatch, meta: dict[str, Any]) -> tuple[
     parametrised types (``list<item: int64>[pyarrow]``); the data is put back afterwards as is.
     """
     wanted = [("column", where) for where, note in _notes(meta.get("adapted_columns"), batch.num_columns) if note == "arrow"]
-    wanted += [("index", where) for where, note in _notes(meta.get("adapted_index"), batch.num_columns) if note == "arrow"]
+    wanted += [("index", where) for where, note in _notes(meta.get("adapted_index"), batch.num_columns) if _arrow_backed(note)]
     if not wanted:
         return batch, {}
     pandas_metadata = batch.schema.pandas_metadata or {}
@@ -238,6 +250,16 @@ def _without_arrow_dtypes(batch: pa.RecordBatch, meta: dict[str, Any]) -> tuple[
             entry.update(pandas_type="object", numpy_type="object", metadata=None)
     schema_metadata = {**(batch.schema.metadata or {}), b"pandas": json.dumps(pandas_metadata).encode()}
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names).replace_schema_metadata(schema_metadata), taken
+
+
+def _masked_dtype(name: Any) -> Any:
+    try:
+        dtype = pd.api.types.pandas_dtype(name) if isinstance(name, str) else None
+    except TypeError:
+        dtype = None
+    if not _is_masked(dtype):
+        raise DecodeError(f"invalid nullable dtype {name!r:.100}")
+    return dtype
 
 
 def _list(value: Any) -> list[Any]:
