@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 import numpy as np
@@ -107,6 +108,7 @@ OBJECT_COLUMNS = {
     "tuples_and_numpy_scalars": [(1, "a"), np.float32(1.5), np.datetime64("2024-01-01", "s")],
     "arrays": [np.arange(3), np.ones((2, 2), dtype="f4", order="F"), None],
     "bools_and_ints": [True, 1, 1.0],
+    "dates": [datetime.date(2024, 1, 31), None, datetime.date(1, 1, 1)],
 }
 
 

@@ -11,6 +11,7 @@ decoding gives back the very same frame or encoding refuses it.
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 from typing import Any
 
@@ -28,8 +29,9 @@ from .pandas_index import index_from_json, index_to_json, scalar_from_json, scal
 SERIES_FIELD = "0"
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
 """pandas 3's default ``str`` dtype, which pyarrow's metadata restores for labels."""
-_PLAIN_OBJECTS = ({str, type(None)}, {bytes, type(None)})
-"""Object columns pyarrow converts exactly (None kept); anything else travels as cells."""
+_PLAIN_OBJECTS = ({str, type(None)}, {bytes, type(None)}, {datetime.date, type(None)})
+"""Object columns pyarrow converts exactly (None kept; dates as date32, back as ``datetime.date``);
+anything else travels as cells."""
 _FREQ_INDEXES = (pd.DatetimeIndex, pd.TimedeltaIndex)
 """Indexes whose ``freq`` pyarrow drops and that accept it back (a PeriodIndex keeps its own)."""
 
