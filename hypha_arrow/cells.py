@@ -32,13 +32,18 @@ MAX_BIG_INT_DIGITS = 4300
 """Python's own default limit for int <-> str conversion (sys.int_info.default_max_str_digits)."""
 
 
+MAX_TUPLE_NESTING = 32
+"""Each nested tuple is one more msgpack call inside an extension hook, each with a large C
+stack frame: a couple of hundred levels overflow the C stack, far below any Python limit."""
+
+
 def packer(*, tuples: bool = True) -> msgpack.Packer:
     """A packer for cells; one per encode call, so threads never share one.
 
     ``tuples=False`` packs tuples as arrays (they arrive as lists), as msgpack does for the
     rest of a message: record rows follow the message's rules, pandas cells their own.
     """
-    return msgpack.Packer(default=_extension if tuples else _extension_tuples_as_lists, strict_types=True)
+    return msgpack.Packer(default=_Extensions(exact_tuples=tuples), strict_types=True)
 
 
 def pack(cell_packer: msgpack.Packer, value: Any) -> bytes:
@@ -53,16 +58,31 @@ def pack(cell_packer: msgpack.Packer, value: Any) -> bytes:
         raise EncodeError(f"cell cannot be sent exactly: {error}") from None
 
 
-def _extension_tuples_as_lists(value: Any) -> Any:
-    return list(value) if type(value) is tuple else _extension(value)
+class _Extensions:
+    """msgpack ``default`` hook of one packer: extension types for what msgpack would change."""
+
+    def __init__(self, exact_tuples: bool) -> None:
+        self.exact_tuples = exact_tuples
+        self.tuple_depth = 0
+
+    def __call__(self, value: Any) -> Any:
+        if type(value) is not tuple:
+            return _extension(value)
+        if not self.exact_tuples:
+            return list(value)
+        if self.tuple_depth >= MAX_TUPLE_NESTING:
+            raise ValueError(f"tuples nested deeper than {MAX_TUPLE_NESTING} levels")
+        self.tuple_depth += 1
+        try:
+            return msgpack.ExtType(TUPLE, msgpack.Packer(default=self, strict_types=True).pack(list(value)))
+        finally:
+            self.tuple_depth -= 1
 
 
 def _extension(value: Any) -> msgpack.ExtType:
     kind = type(value)
     if kind is int:
         return msgpack.ExtType(BIG_INT, str(value).encode())
-    if kind is tuple:
-        return msgpack.ExtType(TUPLE, packer().pack(list(value)))
     if kind is Decimal:
         return msgpack.ExtType(DECIMAL, str(value).encode())
     if value is pd.NA:
@@ -79,7 +99,7 @@ def _extension(value: Any) -> msgpack.ExtType:
 
 
 class Unpacking:
-    """Unpacks cells of one column; nesting of extension values is bounded by ``max_depth``."""
+    """Unpacks cells of one column; tuples nest at most ``MAX_TUPLE_NESTING`` deep (and ``max_depth``)."""
 
     def __init__(self, max_depth: int) -> None:
         self.max_depth = max_depth
@@ -117,8 +137,8 @@ class Unpacking:
         raise DecodeError(f"unknown cell extension type {code}")
 
     def _nested(self, data: bytes) -> tuple[Any, ...]:
-        if self._depth >= self.max_depth:
-            raise DecodeError(f"cell nested deeper than max_depth={self.max_depth}")
+        if self._depth >= min(self.max_depth, MAX_TUPLE_NESTING):
+            raise DecodeError(f"tuples in a cell nested deeper than {min(self.max_depth, MAX_TUPLE_NESTING)} levels")
         self._depth += 1
         try:
             items = msgpack.unpackb(data, ext_hook=self._extension, strict_map_key=False, raw=False)
@@ -133,7 +153,7 @@ def dtype_from_text(text: Any) -> np.dtype | None:
     """The numpy dtype a wire string names, or None (never an object built from other input)."""
     try:
         return np.dtype(text) if isinstance(text, str) else None
-    except TypeError:
+    except (TypeError, ValueError):
         return None
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
+import pyarrow as pa
 
 from hypha_arrow.framing import DESCRIPTOR_KEY
 
@@ -31,3 +34,19 @@ def server_rewrite(frame: bytes, extra_header: dict[str, Any]) -> bytes:
     header = unpacker.unpack()
     header.update(extra_header)
     return msgpack.packb(header) + frame[unpacker.tell() :]
+
+
+def with_column_meta(frame: bytes, edit: Callable[[dict[str, Any]], None], column: int = 0) -> bytes:
+    """The frame with column ``column``'s ``hypha_arrow`` JSON changed by ``edit``, as a hostile sender could."""
+    header, skeleton, section = split(frame)
+    batch = pa.ipc.open_stream(pa.py_buffer(section)).read_next_batch()
+    fields = list(batch.schema)
+    metadata = dict(fields[column].metadata)
+    meta = json.loads(metadata[b"hypha_arrow"])
+    edit(meta)
+    metadata[b"hypha_arrow"] = json.dumps(meta).encode()
+    fields[column] = fields[column].with_metadata(metadata)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, pa.schema(fields)) as writer:
+        writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=pa.schema(fields)))
+    return join(header, skeleton, sink.getvalue().to_pybytes())

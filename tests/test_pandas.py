@@ -233,3 +233,15 @@ def test_string_labels_and_index_levels_keep_their_dtype(dtype: object) -> None:
     assert_identical(pd.DataFrame([[1, 2]], columns=labels))
     assert_identical(pd.DataFrame({"v": [1, 2]}, index=labels))
     assert_identical(pd.DataFrame({"v": [1, 2]}, index=pd.MultiIndex.from_arrays([labels, [1, 2]])))
+
+
+def test_fixed_width_bytes_columns_keep_their_dtype() -> None:
+    series = pd.Series(np.array([b"ab", b"", b"c"], dtype="S2"), name="b")
+    assert series.dtype == "S2"
+    assert_identical(series)
+
+
+def test_missing_value_in_an_integer_index_level_is_refused() -> None:
+    frame = pd.DataFrame({"x": [1, 2]}, index=pd.MultiIndex.from_arrays([[1, np.nan], ["a", None]]))
+    with pytest.raises(hypha_arrow.EncodeError, match=r"index\[0\].*nullable"):
+        hypha_arrow.encode(frame)

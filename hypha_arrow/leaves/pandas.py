@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from .pandas_index import index_from_json, index_to_json, scalar_from_json, scal
 
 SERIES_FIELD = "0"
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
+_FIXED_BYTES = re.compile(r"\|S[1-9][0-9]{0,8}")
 """pandas 3's default ``str`` dtype, which pyarrow's metadata restores for labels."""
 _PLAIN_OBJECTS = ({str, type(None)}, {bytes, type(None)}, {datetime.date, type(None)})
 """Object columns pyarrow converts exactly (None kept; dates as date32, back as ``datetime.date``);
@@ -112,6 +114,13 @@ def _adapt_columns(frame: pd.DataFrame, wire: pd.DataFrame, meta: dict[str, Any]
 
 def _adapt_index(wire: pd.DataFrame, meta: dict[str, Any]) -> None:
     index = wire.index
+    if isinstance(index, pd.MultiIndex):
+        for level, (values, codes) in enumerate(zip(index.levels, index.codes)):
+            if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biu" and (codes < 0).any():
+                raise EncodeError(
+                    f"a missing value in the {values.dtype} index level would arrive as float; use a nullable dtype (Int64)",
+                    f".index[{level}]",
+                )
     levels = [index.get_level_values(i) for i in range(index.nlevels)]
     notes = []
     for level, values in enumerate(levels):
@@ -146,6 +155,8 @@ def _adapt(values: pd.Series | pd.Index, where: Any) -> tuple[Any, Any] | None:
         return values, "object_categories"
     if isinstance(dtype, pd.StringDtype) and dtype != _STR:  # pyarrow brings every string back as str or string[pyarrow]
         return values, ["string", dtype.storage, "NA" if dtype.na_value is pd.NA else "nan"]
+    if isinstance(dtype, np.dtype) and dtype.kind == "S" and not isinstance(values, pd.Index):
+        return values, ["bytes", dtype.str]  # pyarrow brings fixed-width bytes back as object
     if isinstance(dtype, pd.ArrowDtype):
         return values, "arrow"  # pyarrow cannot parse parametrised ArrowDtype names back (pandas-dev/pandas#53011)
     if isinstance(values, pd.Index) and _is_masked(dtype):  # pyarrow rebuilds these index levels as float64
@@ -230,7 +241,8 @@ def _without_arrow_dtypes(batch: pa.RecordBatch, meta: dict[str, Any]) -> tuple[
     parametrised types (``list<item: int64>[pyarrow]``); the data is put back afterwards as is.
     """
     wanted = [("column", where) for where, note in _notes(meta.get("adapted_columns"), batch.num_columns) if note == "arrow"]
-    wanted += [("index", where) for where, note in _notes(meta.get("adapted_index"), batch.num_columns) if _arrow_backed(note)]
+    index_levels = len((batch.schema.pandas_metadata or {}).get("index_columns", []))
+    wanted += [("index", where) for where, note in _notes(meta.get("adapted_index"), index_levels) if _arrow_backed(note)]
     if not wanted:
         return batch, {}
     pandas_metadata = batch.schema.pandas_metadata or {}
@@ -274,7 +286,8 @@ def _notes(notes: Any, count: int) -> list[tuple[int, Any]]:
     if notes is None:
         return []
     pairs = [tuple(note) if isinstance(note, list) and len(note) == 2 else (None, None) for note in _list(notes)]
-    if not all(type(where) is int and 0 <= where < count for where, _ in pairs):
+    places = [where for where, _ in pairs]
+    if not all(type(where) is int and 0 <= where < count for where in places) or len(set(places)) != len(places):
         raise DecodeError(f"invalid frame notes {notes!r:.100}")
     return pairs
 
@@ -294,6 +307,8 @@ def _restored(values: pd.Series | pd.Index, note: Any, unpacking: cells.Unpackin
         categories = pd.Index(categorical.categories.tolist(), dtype=object)
         restored = pd.Categorical.from_codes(categorical.codes, categories=categories, ordered=categorical.ordered)
         return pd.CategoricalIndex(restored, name=values.name) if isinstance(values, pd.Index) else pd.Series(restored, index=values.index, name=values.name)
+    if isinstance(note, list) and len(note) == 2 and note[0] == "bytes" and isinstance(note[1], str) and _FIXED_BYTES.fullmatch(note[1]):
+        return values.astype(note[1])
     if isinstance(note, list) and len(note) == 3 and note[0] == "string" and note[1] in ("python", "pyarrow") and note[2] in ("NA", "nan"):
         return values.astype(pd.StringDtype(note[1], na_value=pd.NA if note[2] == "NA" else np.nan))
     raise DecodeError(f"invalid frame note {note!r:.100} for {values.dtype}")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
+import zoneinfo
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +23,12 @@ from ..errors import DecodeError, EncodeError
 
 SAFE_INT = 1 << 53
 """Larger ints travel as text, so a JavaScript reader keeps every digit too."""
+MAX_NESTED_RANGE = 1 << 20
+"""Longest range a document may use as categories or a level: those are built in full."""
+_TIME_ZONES = frozenset(zoneinfo.available_timezones()) | {"UTC"}
+_FIXED_OFFSET = re.compile(r"(UTC)?[+-]\d{2}:\d{2}")
+_UNITS = frozenset({"s", "ms", "us", "ns"})
+_TZ_DTYPE = re.compile(r"datetime64\[(s|ms|us|ns), (.+)\]")
 
 
 def scalar_to_json(value: Any) -> Any:
@@ -59,27 +67,63 @@ def scalar_to_json(value: Any) -> Any:
     raise EncodeError(f"label {value!r} of type {kind.__module__}.{kind.__qualname__} cannot be sent exactly")
 
 
+_BAD_DOCUMENT = (KeyError, IndexError, TypeError, ValueError, OverflowError, AttributeError, ArithmeticError, NotImplementedError)
+"""What pandas, numpy and the decimal module raise on a document no encoder wrote."""
+
+
 def scalar_from_json(doc: Any) -> Any:
+    """The label or name a ``scalar_to_json`` document stands for; DecodeError for anything else."""
+    try:
+        return _scalar(doc)
+    except DecodeError:
+        raise
+    except _BAD_DOCUMENT as error:
+        raise DecodeError(f"invalid label {doc!r:.100}: {type(error).__name__}: {error}") from None
+
+
+def _scalar(doc: Any) -> Any:
     if doc is None or type(doc) in (str, bool, int):
         return doc
     if type(doc) is not dict or len(doc) != 1:
         raise DecodeError(f"invalid label {doc!r:.100}")
     ((tag, value),) = doc.items()
-    try:
-        return _TAGS[tag](value)
-    except KeyError:
-        raise DecodeError(f"unknown label tag {tag!r:.50}") from None
+    parse = _TAGS.get(tag)
+    if parse is None:
+        raise DecodeError(f"unknown label tag {tag!r:.50}")
+    return parse(value)
+
+
+def time_zone(name: Any) -> str:
+    """A time zone name a receiver may look up: UTC, a fixed offset, or an IANA name.
+
+    pandas hands other strings (``dateutil//etc/passwd``) to dateutil, which opens them as files.
+    """
+    if isinstance(name, str) and (name in _TIME_ZONES or _FIXED_OFFSET.fullmatch(name)):
+        return name
+    raise DecodeError(f"time zone {name!r:.100} is not UTC, a fixed offset or an IANA name")
 
 
 def _timestamp(value: list[Any]) -> pd.Timestamp:
     count, unit, tz = value
-    stamp = pd.Timestamp(np.datetime64(int(count), unit))
-    return stamp if tz is None else stamp.tz_localize("UTC").tz_convert(tz)
+    stamp = pd.Timestamp(np.datetime64(_int(count), _unit(unit)))
+    return stamp if tz is None else stamp.tz_localize("UTC").tz_convert(time_zone(tz))
+
+
+def _int(value: Any) -> int:
+    if type(value) is not int:
+        raise DecodeError(f"expected an int, got {value!r:.50}")
+    return value
+
+
+def _unit(value: Any) -> str:
+    if value not in _UNITS:
+        raise DecodeError(f"invalid time unit {value!r:.50}")
+    return value
 
 
 def _numpy(value: list[Any]) -> np.generic:
     if value[0] in ("U", "S"):
-        text = scalar_from_json(value[1])
+        text = _scalar(value[1])
         if type(text) is not (str if value[0] == "U" else bytes):
             raise ValueError("invalid numpy text label")
         return np.str_(text) if value[0] == "U" else np.bytes_(text)
@@ -90,19 +134,31 @@ def _numpy(value: list[Any]) -> np.generic:
     return np.frombuffer(raw, dtype=dtype)[0]
 
 
+def _text(value: Any) -> str:
+    if type(value) is not str:
+        raise DecodeError(f"expected a string, got {value!r:.50}")
+    return value
+
+
+def _items(value: Any) -> list[Any]:
+    if type(value) is not list:
+        raise DecodeError(f"expected a list, got {value!r:.50}")
+    return value
+
+
 _TAGS = {
-    "int": lambda v: int(v),
-    "float": lambda v: float(v),
-    "complex": lambda v: complex(float(v[0]), float(v[1])),
-    "bytes": lambda v: base64.b64decode(v, validate=True),
-    "tuple": lambda v: tuple(scalar_from_json(item) for item in v),
-    "decimal": lambda v: Decimal(v),
+    "int": lambda v: int(_text(v)),
+    "float": lambda v: float(_text(v)),
+    "complex": lambda v: complex(float(_text(v[0])), float(_text(v[1]))),
+    "bytes": lambda v: base64.b64decode(_text(v), validate=True),
+    "tuple": lambda v: tuple(_scalar(item) for item in _items(v)),
+    "decimal": lambda v: Decimal(_text(v)),
     "na": lambda v: pd.NA,
     "nat": lambda v: pd.NaT,
     "timestamp": _timestamp,
-    "timedelta": lambda v: pd.Timedelta(np.timedelta64(int(v[0]), v[1])),
-    "period": lambda v: pd.Period(ordinal=int(v[0]), freq=v[1]),
-    "interval": lambda v: pd.Interval(scalar_from_json(v[0]), scalar_from_json(v[1]), closed=v[2]),
+    "timedelta": lambda v: pd.Timedelta(np.timedelta64(_int(v[0]), _unit(v[1]))),
+    "period": lambda v: pd.Period(ordinal=_int(v[0]), freq=_text(v[1])),
+    "interval": lambda v: pd.Interval(_scalar(v[0]), _scalar(v[1]), closed=_text(v[2])),
     "numpy": _numpy,
 }
 
@@ -112,7 +168,7 @@ def index_to_json(index: pd.Index) -> dict[str, Any]:
     doc = _index_doc(index)
     try:
         rebuilt = index_from_json(json.loads(json.dumps(doc)))
-    except (DecodeError, ValueError, TypeError, OverflowError) as error:
+    except (DecodeError, *_BAD_DOCUMENT) as error:
         raise EncodeError(f"labels {index!r:.200} cannot be sent exactly: {error}") from None
     if not identical(index, rebuilt):
         raise EncodeError(f"labels {index!r:.200} cannot be sent exactly")
@@ -145,27 +201,32 @@ def _index_doc(index: pd.Index) -> dict[str, Any]:
 def index_from_json(doc: Any) -> pd.Index:
     """The Index a document made by ``index_to_json`` describes."""
     try:
-        return _index(doc)
+        return _index(doc, nested=False)
     except DecodeError:
         raise
-    except (KeyError, IndexError, TypeError, ValueError, OverflowError, AttributeError, ArithmeticError) as error:
+    except _BAD_DOCUMENT as error:
         raise DecodeError(f"invalid labels document: {type(error).__name__}: {error}") from None
 
 
-def _index(doc: dict[str, Any]) -> pd.Index:
+def _index(doc: Any, nested: bool) -> pd.Index:
+    if type(doc) is not dict:
+        raise DecodeError(f"invalid labels document {doc!r:.100}")
     if "levels" in doc:
-        levels = [_index(level) for level in doc["levels"]]
-        names = [scalar_from_json(name) for name in doc["names"]]
+        levels = [_index(level, nested=True) for level in _items(doc["levels"])]
+        names = [_scalar(name) for name in _items(doc["names"])]
         return pd.MultiIndex(levels=levels, codes=doc["codes"], names=names, verify_integrity=True)
-    name = scalar_from_json(doc["name"])
+    name = _scalar(doc["name"])
     if "range" in doc:
-        start, stop, step = (int(n) for n in doc["range"])
-        return pd.RangeIndex(start, stop, step, name=name)
+        start, stop, step = (_int(n) for n in _items(doc["range"]))
+        index = pd.RangeIndex(start, stop, step, name=name)
+        if nested and len(index) > MAX_NESTED_RANGE:
+            raise DecodeError(f"a range of {len(index)} categories or level values is over {MAX_NESTED_RANGE}")
+        return index
     if "categories" in doc:
-        categories = _index(doc["categories"])
+        categories = _index(doc["categories"], nested=True)
         values = pd.Categorical.from_codes(doc["codes"], categories=categories, ordered=bool(doc["ordered"]))
         return pd.CategoricalIndex(values, name=name)
-    values = [scalar_from_json(v) for v in doc["values"]]
+    values = [_scalar(v) for v in _items(doc["values"])]
     dtype = _dtype_from_doc(doc["dtype"])
     if dtype == object:
         array = np.empty(len(values), dtype=object)
@@ -192,6 +253,9 @@ def _dtype_from_doc(doc: Any) -> Any:
         if storage not in ("python", "pyarrow") or missing not in ("NA", "nan"):
             raise ValueError(f"invalid string dtype {doc!r:.100}")
         return pd.StringDtype(storage, na_value=pd.NA if missing == "NA" else np.nan)
+    zoned = _TZ_DTYPE.fullmatch(_text(doc))
+    if zoned:
+        time_zone(zoned.group(2))
     return pd.api.types.pandas_dtype(doc)
 
 

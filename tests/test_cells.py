@@ -1,0 +1,77 @@
+"""Exact cells: every carried type comes back as itself; hostile cells are refused, never a crash."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import msgpack
+import numpy as np
+import pandas as pd
+import pytest
+
+import hypha_arrow
+from hypha_arrow import cells
+
+CARRIED = [
+    None, True, 7, -(2**63), 2**64 - 1, 2**200, -(2**70), 1.5, float("nan"), "text", b"raw", [1, [2]], {"k": 1, 2: None},
+    (1, "a"), (), Decimal("1.10"), Decimal("-NaN"), pd.NA, np.float32(2.5), np.int8(-3), np.datetime64("2024-01-01", "D"),
+    np.str_(""), np.bytes_(b"ab"), np.arange(6, dtype="<u2").reshape(2, 3), np.asfortranarray(np.ones((2, 2))),
+]
+
+
+@pytest.mark.parametrize("value", CARRIED, ids=repr)
+def test_every_carried_cell_comes_back_as_itself(value: Any) -> None:
+    back = cells.Unpacking(512).unpack(cells.pack(cells.packer(), value))
+    assert type(back) is type(value)
+    if isinstance(value, np.ndarray):
+        np.testing.assert_array_equal(back, value, strict=True)
+        assert back.flags.f_contiguous == value.flags.f_contiguous
+    else:
+        assert repr(back) == repr(value)
+
+
+def nested_tuples(depth: int) -> tuple[Any, ...]:
+    value: tuple[Any, ...] = ()
+    for _ in range(depth - 1):
+        value = (value,)
+    return value
+
+
+def test_tuples_nest_as_deep_as_the_limit_and_no_deeper() -> None:
+    packer = cells.packer()
+    deepest = nested_tuples(cells.MAX_TUPLE_NESTING)
+    assert cells.Unpacking(512).unpack(cells.pack(packer, deepest)) == deepest
+    with pytest.raises(hypha_arrow.EncodeError, match="nested deeper"):
+        cells.pack(packer, (deepest,))
+
+
+def test_deeply_nested_tuple_cells_from_a_hostile_sender_are_refused_without_a_crash() -> None:
+    """Each level would be one more msgpack call on the C stack: 200 levels used to segfault."""
+    cell = msgpack.packb([])
+    for _ in range(600):
+        cell = msgpack.packb([msgpack.ExtType(cells.TUPLE, cell)])
+    with pytest.raises(hypha_arrow.DecodeError, match="nested deeper"):
+        cells.Unpacking(512).unpack(cell)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        msgpack.packb(msgpack.ExtType(99, b"")),
+        msgpack.packb(msgpack.ExtType(cells.BIG_INT, b"12x4")),
+        msgpack.packb(msgpack.ExtType(cells.BIG_INT, b"9" * 5000)),
+        msgpack.packb(msgpack.ExtType(cells.DECIMAL, b"not a number")),
+        msgpack.packb(msgpack.ExtType(cells.NUMPY_SCALAR, msgpack.packb(["|O", b"\0" * 8]))),
+        msgpack.packb(msgpack.ExtType(cells.NUMPY_SCALAR, msgpack.packb(["<f8", b"\0"]))),
+        msgpack.packb(msgpack.ExtType(cells.NUMPY_ARRAY, msgpack.packb(["<f8", [2**62, 2**62], "C", b""]))),
+        msgpack.packb(msgpack.ExtType(cells.NUMPY_ARRAY, msgpack.packb(["<f8", [2], "X", b"\0" * 16]))),
+        msgpack.packb(msgpack.ExtType(cells.TUPLE, msgpack.packb({"not": "a list"}))),
+        b"\xc1",
+    ],
+    ids=["unknown-code", "bad-big-int", "huge-big-int", "bad-decimal", "object-scalar", "short-scalar", "huge-shape", "bad-order",
+         "tuple-of-a-map", "invalid-msgpack"],
+)
+def test_malformed_cells_are_refused(cell: bytes) -> None:
+    with pytest.raises(hypha_arrow.DecodeError):
+        cells.Unpacking(512).unpack(cell)
