@@ -25,7 +25,9 @@ NA = 4
 NUMPY_SCALAR = 5
 NUMPY_ARRAY = 6
 
-RAW_SCALAR_KINDS = "biufcmMSU"
+NUMBER_KINDS = "biufcmM"
+"""numpy kinds of numbers, times and bools: their bytes are the value, whatever its size."""
+RAW_SCALAR_KINDS = NUMBER_KINDS + "SU"
 """numpy kinds whose scalars and arrays are plain bytes, so ``frombuffer`` reads them back."""
 _TEXT_SCALARS = {"U": (str, np.str_), "S": (bytes, np.bytes_)}
 MAX_BIG_INT_DIGITS = 4300

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..cells import NUMBER_KINDS, dtype_from_text
 from ..errors import DecodeError, EncodeError
 
 SAFE_INT = 1 << 53
@@ -60,7 +61,7 @@ def scalar_to_json(value: Any) -> Any:
         return {"period": [value.ordinal, value.freqstr]}
     if kind is pd.Interval:
         return {"interval": [scalar_to_json(value.left), scalar_to_json(value.right), value.closed]}
-    if isinstance(value, np.generic) and value.dtype.kind in "biufcmM" and kind is value.dtype.type:
+    if isinstance(value, np.generic) and value.dtype.kind in NUMBER_KINDS and kind is value.dtype.type:
         return {"numpy": [value.dtype.str, base64.b64encode(value.tobytes()).decode()]}
     if kind in (np.str_, np.bytes_):
         return {"numpy": [value.dtype.kind, scalar_to_json(value.item())]}
@@ -127,9 +128,9 @@ def _numpy(value: list[Any]) -> np.generic:
         if type(text) is not (str if value[0] == "U" else bytes):
             raise ValueError("invalid numpy text label")
         return np.str_(text) if value[0] == "U" else np.bytes_(text)
-    dtype = np.dtype(value[0])
-    raw = base64.b64decode(value[1], validate=True)
-    if dtype.kind not in "biufcmM" or len(raw) != dtype.itemsize:
+    dtype = dtype_from_text(value[0])
+    raw = base64.b64decode(_text(value[1]), validate=True)
+    if dtype is None or dtype.kind not in NUMBER_KINDS or len(raw) != dtype.itemsize:
         raise ValueError("invalid numpy label")
     return np.frombuffer(raw, dtype=dtype)[0]
 
