@@ -336,8 +336,8 @@ def _decode_column(index: int, column: Column, path: Path, config: Config) -> An
     except DecodeError as error:
         raise DecodeError(f"column {index} at {format_path(path)}: {error}") from None
     except (pa.ArrowException, ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError,
-            ArithmeticError, NotImplementedError, OSError) as error:  # what pandas and numpy raise on metadata no encoder wrote
-        # RecursionError: metadata JSON nested past the json module's stack
+            ArithmeticError, NotImplementedError, OSError) as error:
+        # what pyarrow, pandas, numpy and json raise on metadata no encoder wrote
         raise DecodeError(f"column {index} ({column.kind}) at {format_path(path)}: {type(error).__name__}: {error}") from None
 
 

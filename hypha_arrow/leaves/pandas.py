@@ -102,7 +102,9 @@ def _plain_labels(labels: pd.Index, index_names: list[Any]) -> bool:
 
 def _adapt_columns(frame: pd.DataFrame, wire: pd.DataFrame, meta: dict[str, Any]) -> None:
     notes = []
-    for position in range(frame.shape[1]):
+    for position, dtype in enumerate(frame.dtypes):
+        if isinstance(dtype, np.dtype) and dtype.kind in "biufcmM":
+            continue  # pyarrow converts these exactly; skipping them keeps wide frames fast
         adapted = _adapt(frame.iloc[:, position], lambda: f"[{frame.columns[position]!r}]")
         if adapted is not None:
             values, note = adapted
