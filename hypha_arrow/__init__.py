@@ -2,26 +2,27 @@
 
 One obvious API: ``encode_message``/``decode_message`` for hypha-rpc frames,
 ``encode``/``decode`` for standalone values, ``Config`` for options,
-``inspect`` for debugging, two error types, and for hypha-rpc itself
+``inspect`` for debugging, one error family (``HyphaArrowError``, subclassed by
+``DecodeError`` and ``EncodeError``), and for hypha-rpc itself
 ``connect_to_server`` (one connection) or ``enable``/``disable`` (process-wide).
 """
 
 from typing import Any
 
 from .config import Config
-from .errors import DecodeError, EncodeError
+from .errors import DecodeError, EncodeError, HyphaArrowError, IncompatibleHyphaRPC
 from .framing import decode, decode_message, encode, encode_message
 from .inspection import inspect
 
 _RPC_API = ("connect_to_server", "enable", "disable")
 
-__all__ = ["Config", "DecodeError", "EncodeError", "decode", "decode_message", "encode", "encode_message", "inspect", *_RPC_API]
+__all__ = ["Config", "DecodeError", "EncodeError", "HyphaArrowError", "IncompatibleHyphaRPC", "decode", "decode_message", "encode", "encode_message", "inspect", *_RPC_API]
 
 
 def __getattr__(name: str) -> Any:
-    """The hypha-rpc integration loads on first use, so the codec alone never imports hypha-rpc."""
+    """The hypha-rpc layer loads on first use, so the codec alone never imports hypha-rpc."""
     if name in _RPC_API:
-        from . import integration
+        from . import rpc
 
-        return getattr(integration, name)
+        return getattr(rpc, name)
     raise AttributeError(f"module 'hypha_arrow' has no attribute {name!r}")

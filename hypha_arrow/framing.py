@@ -17,9 +17,9 @@ from . import section
 from .buffers import ARROW_ALIGNMENT, aligned, new_frame
 from .config import DEFAULT_CONFIG, Config
 from .errors import DecodeError, EncodeError
-from .leaves import BY_KIND, Column, leaf_for
-from .leaves.ndarray import from_stock_form
-from .tree import MSGPACK_SCALARS, STOCK_REFUSAL, Extraction, Path, format_path, restore
+from .families import BY_KIND, Column, family_for
+from .rpc.stock_forms import materialize
+from .tree import MSGPACK_SCALARS, Extraction, Path, format_path, restore
 
 DESCRIPTOR_KEY = "__hypha_arrow__"
 FORMAT_VERSION = 1
@@ -132,15 +132,15 @@ class _StockForms:
         self.config = config
 
     def __call__(self, value: Any) -> Any:
-        leaf = leaf_for(value)
-        if leaf is None:
+        family = family_for(value)
+        if family is None:
             if isinstance(value, dict):
                 return dict(value)
             if isinstance(value, (list, tuple)):
                 return list(value)
             raise _Columnar
         try:
-            form = leaf.msgpack_form(value, self.config)
+            form = family.msgpack_form(value, self.config)
         except EncodeError:
             raise _Columnar from None
         if form is None:
@@ -186,44 +186,33 @@ def _pack(value: Any, what: str) -> bytes:
     """Stock msgpack, with a fresh packer: a subclass's methods may run Python code mid-pack."""
     try:
         return msgpack.packb(value)
-    except _PACK_ERRORS as error:
-        raise EncodeError(f"{what} is not msgpack-serialisable: {error}") from None
+    except _PACK_ERRORS as error:  # the caller's value, or a skeleton our walk got wrong: keep the traceback
+        raise EncodeError(f"{what} is not msgpack-serialisable: {error}") from error
 
 
 def decode_message(data: Buffer, *, config: Config | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Decode any frame hypha-rpc or hypha_arrow sends: (header, extra data or None)."""
     if config is None:
         config = DEFAULT_CONFIG
-    unpacker = _unpacker(data, config)
-    try:
-        header = unpacker.unpack()
-        extra = unpacker.unpack()
-    except (msgpack.OutOfData, *_UNPACK_ERRORS):
-        # a header-only frame, a skeleton longer than the first read, or bad input:
-        # the general path reads on or reports the error
-        (header, extra), _ = decode_objects(data, 2, config)
-    else:
-        if type(extra) is dict and DESCRIPTOR_KEY in extra:
-            _resolve(_view(data), extra, unpacker.tell(), config)
+    frame = FrameReader(data, config)
+    header = frame.read()
+    extra = frame.read(optional=True)
+    if is_skeleton(extra):
+        _resolve(frame, extra, config)
     if type(header) is not dict:
         raise DecodeError(f"message header must be a map, got {type(header).__name__}")
     return header, extra
 
 
 def decode_objects(data: Buffer, count: int, config: Config) -> tuple[list[Any], list[Any]]:
-    """The first ``count`` msgpack objects, the last one's Arrow section resolved into it,
-    and the values taken from that section (for callers that must not walk them again)."""
-    unpacker = _unpacker(data, config)
-    try:
-        objects = [unpacker.unpack() for _ in range(count)]
-        end = unpacker.tell()
-    except msgpack.OutOfData:  # a header-only frame, or a skeleton longer than the first read
-        objects, end = _unpack(data, count, config)
-    except _UNPACK_ERRORS as error:
-        raise DecodeError(f"invalid msgpack at byte {unpacker.tell()}: {type(error).__name__} {error}".rstrip()) from None
+    """The first ``count`` msgpack objects (None for any missing after the first), the last
+    one's Arrow section resolved into it, and the values taken from that section (for
+    callers that must not walk them again)."""
+    frame = FrameReader(data, config)
+    objects = [frame.read(optional=i > 0) for i in range(count)]
     last = objects[-1]
-    if type(last) is dict and DESCRIPTOR_KEY in last:
-        return objects, _resolve(_view(data), last, end, config)
+    if is_skeleton(last):
+        return objects, _resolve(frame, last, config)
     return objects, []
 
 
@@ -231,18 +220,86 @@ def decode(data: Buffer, *, config: Config | None = None) -> Any:
     """Decode a standalone value made by ``encode``."""
     if config is None:
         config = DEFAULT_CONFIG
-    view = _view(data)
-    (value,), end = _unpack(data, 1, config)
-    hybrid = type(value) is dict and DESCRIPTOR_KEY in value
-    if not hybrid and end != len(view):
-        raise DecodeError(f"{len(view) - end} unexpected bytes after the value")
-    value = _materialize(value)
+    frame = FrameReader(data, config)
+    value = frame.read()
+    hybrid = is_skeleton(value)
+    if not hybrid and frame.end != frame.size:
+        raise DecodeError(f"{frame.size - frame.end} unexpected bytes after the value")
+    value = materialize(value)
     if hybrid:
-        _resolve(view, value, end, config)
+        _resolve(frame, value, config)
         if set(value) != {VALUE_KEY}:
             raise DecodeError(f"a standalone frame holds only {VALUE_KEY!r}, found {sorted(map(str, value))}")
         value = value[VALUE_KEY]
     return value
+
+
+def is_skeleton(value: Any) -> bool:
+    """Whether ``value`` is a hybrid frame's skeleton: an Arrow section follows it."""
+    return type(value) is dict and DESCRIPTOR_KEY in value
+
+
+class FrameReader:
+    """One pass over a frame: its msgpack objects in order, read by one Unpacker.
+
+    The Unpacker gets only as many bytes as the objects need (``FIRST_READ``, then four times
+    more at a time), so a large Arrow section behind them is never copied. Its limits follow
+    the frame's size, so a few bytes claiming a huge array cannot make msgpack preallocate it.
+    Map keys may be any msgpack scalar.
+    """
+
+    __slots__ = ("data", "size", "end", "_fed", "_unpacker")  # built once per decoded message: keep it cheap
+
+    def __init__(self, data: Buffer, config: Config) -> None:
+        if type(data) is not bytes or len(data) > FIRST_READ:  # small bytes are fed as they are
+            data = _view(data)
+        self.data = data
+        self.size = size = len(data)
+        if size > config.max_frame_bytes:
+            raise DecodeError(f"frame of {size} bytes is over max_frame_bytes={config.max_frame_bytes}")
+        self.end = 0  # where the last object read ends: after a skeleton, its Arrow section starts there
+        self._fed = size if size <= FIRST_READ else FIRST_READ
+        self._unpacker = msgpack.Unpacker(max_buffer_size=size or 1, strict_map_key=False)
+        self._unpacker.feed(data if size <= FIRST_READ else data[:FIRST_READ])
+
+    def read(self, optional: bool = False) -> Any:
+        """The next object; None if ``optional`` and the frame ends where the last one did."""
+        unpacker = self._unpacker
+        try:
+            value = unpacker.unpack()
+        except msgpack.OutOfData:
+            return self._read_on(optional)
+        except _UNPACK_ERRORS as error:
+            raise self._invalid(error) from None
+        self.end = unpacker.tell()
+        return value
+
+    def _read_on(self, optional: bool) -> Any:
+        """``read`` once the bytes fed so far ran out: feed more, or the frame ends here."""
+        unpacker = self._unpacker
+        while self._fed < self.size:
+            more = min(self.size, self._fed * 4)
+            unpacker.feed(self.data[self._fed : more])
+            self._fed = more
+            try:
+                value = unpacker.unpack()
+            except msgpack.OutOfData:
+                continue
+            except _UNPACK_ERRORS as error:
+                raise self._invalid(error) from None
+            self.end = unpacker.tell()
+            return value
+        if optional and self.end == self.size:
+            return None
+        raise DecodeError(f"msgpack data truncated at byte {self.size}")
+
+    def _invalid(self, error: Exception) -> DecodeError:
+        # only msgpack's C code ran: the bytes are at fault, and the cause says nothing more
+        return DecodeError(f"invalid msgpack at byte {self._unpacker.tell()}: {type(error).__name__} {error}".rstrip())
+
+    def rest(self) -> memoryview:
+        """The bytes after the last object read: the Arrow section when that was a skeleton."""
+        return memoryview(self.data)[self.end :]
 
 
 def _view(data: Buffer) -> memoryview:
@@ -256,56 +313,12 @@ def _view(data: Buffer) -> memoryview:
     return memoryview(data)
 
 
-def _unpacker(data: Buffer, config: Config) -> msgpack.Unpacker:
-    """An unpacker fed with the frame, or with its first ``FIRST_READ`` bytes if it is larger.
-
-    Its limits follow the frame's size, so a few bytes claiming a huge array
-    cannot make msgpack preallocate it. Map keys may be any msgpack scalar.
-    """
-    view = data if type(data) is bytes and len(data) <= FIRST_READ else _view(data)  # small bytes: fed as they are
-    size = len(view)
-    if size > config.max_frame_bytes:
-        raise DecodeError(f"frame of {size} bytes is over max_frame_bytes={config.max_frame_bytes}")
-    unpacker = msgpack.Unpacker(max_buffer_size=size or 1, strict_map_key=False)
-    unpacker.feed(view if size <= FIRST_READ else view[:FIRST_READ])
-    return unpacker
-
-
-def _unpack(data: Buffer, count: int, config: Config) -> tuple[list[Any], int]:
-    """The first ``count`` msgpack objects (None for any missing after the first) and where they end.
-
-    Only as many bytes as the objects need are fed to msgpack, so a large
-    Arrow section behind them is never copied.
-    """
-    unpacker = _unpacker(data, config)
-    view = _view(data)
-    fed = min(len(view), FIRST_READ)
-    objects: list[Any] = []
-    while len(objects) < count:
-        start = unpacker.tell()
-        try:
-            objects.append(unpacker.unpack())
-        except msgpack.OutOfData:
-            if fed < len(view):
-                more = min(len(view), fed * 4)
-                unpacker.feed(view[fed:more])
-                fed = more
-                continue
-            if not objects or start != len(view):
-                raise DecodeError(f"msgpack data truncated at byte {len(view)}") from None
-            objects.append(None)
-        except _UNPACK_ERRORS as error:
-            raise DecodeError(f"invalid msgpack at byte {unpacker.tell()}: {type(error).__name__} {error}".rstrip()) from None
-    return objects, unpacker.tell()
-
-
-def _resolve(view: memoryview, skeleton: dict[str, Any], end: int, config: Config) -> list[Any]:
-    """Decode the Arrow section after ``end``, put its columns into ``skeleton`` in place, return them."""
-    length, paths = _descriptor(skeleton.pop(DESCRIPTOR_KEY), config)
-    if end + length != len(view):
-        raise DecodeError(f"descriptor says the Arrow section is {length} bytes, the frame holds {len(view) - end}")
-    buffer = aligned(view[end:])
-    columns = section.decode(buffer, config)
+def _resolve(frame: FrameReader, skeleton: dict[str, Any], config: Config) -> list[Any]:
+    """Decode the Arrow section after ``skeleton``, put its columns into it in place, return them."""
+    length, paths = read_descriptor(skeleton.pop(DESCRIPTOR_KEY), config)
+    if frame.end + length != frame.size:
+        raise DecodeError(f"descriptor says the Arrow section is {length} bytes, the frame holds {frame.size - frame.end}")
+    columns = section.decode(aligned(frame.rest()), config)
     if len(columns) != len(paths):
         raise DecodeError(f"descriptor lists {len(paths)} columns, the Arrow section has {len(columns)}")
     values = [_decode_column(i, column, paths[i], config) for i, column in enumerate(columns)]
@@ -313,10 +326,11 @@ def _resolve(view: memoryview, skeleton: dict[str, Any], end: int, config: Confi
     return values
 
 
-def _descriptor(descriptor: Any, config: Config) -> tuple[int, list[Path]]:
-    if not isinstance(descriptor, dict) or descriptor.get("version") != FORMAT_VERSION:
-        raise DecodeError(f"unsupported hybrid frame descriptor {descriptor!r:.200}")
-    length, paths = descriptor.get("length"), descriptor.get("columns")
+def read_descriptor(value: Any, config: Config) -> tuple[int, list[Path]]:
+    """The Arrow section's length and the column paths, checked against ``config``'s limits."""
+    if not isinstance(value, dict) or value.get("version") != FORMAT_VERSION:
+        raise DecodeError(f"unsupported hybrid frame descriptor {value!r:.200}")
+    length, paths = value.get("length"), value.get("columns")
     if not isinstance(length, int) or not 0 <= length <= config.max_section_bytes:
         raise DecodeError(f"Arrow section length {length!r} is invalid or over max_section_bytes={config.max_section_bytes}")
     if not isinstance(paths, list) or len(paths) > config.max_columns:
@@ -328,39 +342,15 @@ def _descriptor(descriptor: Any, config: Config) -> tuple[int, list[Path]]:
 
 
 def _decode_column(index: int, column: Column, path: Path, config: Config) -> Any:
-    leaf = BY_KIND.get(column.kind)
-    if leaf is None:
-        raise DecodeError(f"column {index} at {format_path(path)}: unknown kind {column.kind!r}")
+    family = BY_KIND.get(column.kind)
+    if family is None:
+        raise DecodeError(f"column {index}: unknown kind {column.kind!r}", format_path(path))
     try:
-        return leaf.decode(column, config)
-    except DecodeError as error:
-        raise DecodeError(f"column {index} at {format_path(path)}: {error}") from None
+        return family.decode(column, config)
+    except DecodeError as error:  # add where; a cause the family kept stays attached
+        raise DecodeError(f"column {index} ({column.kind}): {error.reason}", format_path(path) + (error.path or "")) from error.__cause__
     except (pa.ArrowException, ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError,
             ArithmeticError, NotImplementedError, OSError) as error:
-        # what pyarrow, pandas, numpy and json raise on metadata no encoder wrote
-        raise DecodeError(f"column {index} ({column.kind}) at {format_path(path)}: {type(error).__name__}: {error}") from None
-
-
-def _array_or_dict(form: dict[Any, Any]) -> Any:
-    """The array a valid hypha-rpc ndarray form stands for; any other such dict is just a dict."""
-    try:
-        return from_stock_form(form)
-    except DecodeError:
-        return form
-
-
-def _materialize(value: Any) -> Any:
-    """Turn hypha-rpc's ndarray forms into arrays, in place, as hypha-rpc's own decoder would
-    (placeholders, which share that form, are left for ``_resolve``). Iterative: msgpack
-    bounds the nesting (1024 levels), Python's stack does not have to."""
-    root = [value]
-    pending: list[dict[Any, Any] | list[Any]] = [root]
-    while pending:
-        container = pending.pop()
-        for key, item in container.items() if type(container) is dict else enumerate(container):
-            if type(item) is dict and item.get("_rtype") == "ndarray":
-                if item.get("_rdtype") != STOCK_REFUSAL:
-                    container[key] = _array_or_dict(item)
-            elif type(item) in (dict, list):
-                pending.append(item)
-    return root[0]
+        # what pyarrow, pandas, numpy and json raise on metadata no encoder wrote; a bug in a
+        # family raises the same types, so its traceback stays attached as the cause
+        raise DecodeError(f"column {index} ({column.kind}): {type(error).__name__}: {error}", format_path(path)) from error

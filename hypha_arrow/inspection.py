@@ -11,7 +11,8 @@ from . import ipc_guard
 from .buffers import address_of, ARROW_ALIGNMENT
 from .config import DEFAULT_CONFIG
 from .errors import DecodeError
-from .framing import DESCRIPTOR_KEY, Buffer, _descriptor, _unpack, _view
+from .framing import DESCRIPTOR_KEY, Buffer, FrameReader, is_skeleton, read_descriptor
+from .families import EXTENSIONS
 from .section import META_KEY
 
 
@@ -21,30 +22,30 @@ def inspect(data: Buffer) -> dict[str, Any]:
     Nothing is converted to Python values; bin values in the skeleton are shown by size.
     Bad input raises ``DecodeError``, as decoding does.
     """
-    view = _view(data)
-    (first,), end = _unpack(data, 1, DEFAULT_CONFIG)
-    if type(first) is dict and DESCRIPTOR_KEY in first:
+    frame = FrameReader(data, DEFAULT_CONFIG)
+    first = frame.read()
+    if is_skeleton(first):
         header, skeleton = None, first  # a standalone value's frame
     else:
-        (header, skeleton), end = _unpack(data, 2, DEFAULT_CONFIG)
-    report: dict[str, Any] = {"frame_bytes": len(view), "header": _printable(header), "hybrid": False}
-    if type(skeleton) is dict and DESCRIPTOR_KEY in skeleton:
+        header, skeleton = first, frame.read(optional=True)
+    report: dict[str, Any] = {"frame_bytes": frame.size, "header": _printable(header), "hybrid": False}
+    if is_skeleton(skeleton):
         report["hybrid"] = True
-        report["section"] = _section(view[end:], skeleton[DESCRIPTOR_KEY])
+        report["section"] = _section(frame.rest(), skeleton[DESCRIPTOR_KEY])
     report["skeleton"] = _printable(skeleton)
-    report["skeleton_end"] = end
+    report["skeleton_end"] = frame.end
     return report
 
 
 def _section(data: memoryview, descriptor: Any) -> dict[str, Any]:
-    _, paths = _descriptor(descriptor, DEFAULT_CONFIG)
+    _, paths = read_descriptor(descriptor, DEFAULT_CONFIG)
     buffer = pa.py_buffer(data)
-    layout = ipc_guard.scan(buffer, DEFAULT_CONFIG.max_decompressed_bytes, ipc_guard.ALLOWED_EXTENSIONS, with_sizes=True)
+    layout = ipc_guard.scan(buffer, DEFAULT_CONFIG.max_decompressed_bytes, EXTENSIONS, with_sizes=True)
     try:
         batch = pa.ipc.open_stream(buffer).read_next_batch()
         batch.validate(full=True)  # sizes below read the batch's buffers
         names = batch.schema.names  # pyarrow raises for names that are not UTF-8 whenever it reads one
-    except (pa.ArrowException, OSError, StopIteration, ValueError) as error:
+    except (pa.ArrowException, OSError, StopIteration, ValueError) as error:  # only pyarrow runs on the section here
         raise DecodeError(f"Arrow section: {error}") from None
     sizes = iter(layout.batch_buffer_sizes)
     columns = []

@@ -15,11 +15,9 @@ import msgpack
 
 from .config import Config
 from .errors import DecodeError, EncodeError
-from .leaves import BY_KIND, LIST_FAMILIES, Column, leaf_for
+from .families import BY_KIND, LIST_FAMILIES, Column, family_for
+from .rpc.stock_forms import placeholder
 
-STOCK_REFUSAL = "hypha_arrow column: this peer cannot read hybrid frames"
-"""The placeholder's ``_rdtype``: a stock peer given a hybrid frame by mistake fails to decode
-the placeholder as an ndarray with this text in its error, which reaches the caller."""
 MSGPACK_SCALARS = frozenset({str, int, float, bool, type(None), bytes})
 """Exact types msgpack packs as one value and unpacks as the same type: the only map keys
 that come back as themselves (a tuple key would come back as a list, which cannot be a key)."""
@@ -28,15 +26,6 @@ _INT_MIN, _INT_MAX = -(1 << 63), (1 << 64) - 1
 
 Path = list[Any]
 """Map keys (msgpack scalars) and list indices, from the skeleton's root."""
-
-
-def placeholder(index: int) -> dict[str, Any]:
-    """What stands in the skeleton where column ``index`` was taken out.
-
-    It has the shape of hypha-rpc's ndarray form with a dtype numpy refuses, so a stock peer
-    rejects the call instead of handing its service a meaningless dict.
-    """
-    return {"_rtype": "ndarray", "_rvalue": b"", "_rdtype": STOCK_REFUSAL, "_rcolumn": index}
 
 
 def format_path(path: Path, root: str = "") -> str:
@@ -65,7 +54,7 @@ class Extraction:
         self.paths: list[Path] = []
         self._path: Path = list(root or [])
         self._deepest = config.max_depth + len(self._path)
-        self._leaf_config = config
+        self._family_config = config
 
     def walk(self, value: Any) -> Any:
         """The skeleton of ``value``: a copy of its containers with columnar values swapped out."""
@@ -84,7 +73,7 @@ class Extraction:
         if kind is Column:  # built ahead by a caller that already had to inspect the value
             if len(self.columns) < self.config.max_columns:
                 return self._take(value)
-            value = BY_KIND[value.kind].decode(value, self._leaf_config)  # its list again, walked below
+            value = BY_KIND[value.kind].decode(value, self._family_config)  # its list again, walked below
         if kind in MSGPACK_EXTENSIONS:  # packed and unpacked as themselves (ExtType is a tuple)
             return value
         path = self._path
@@ -104,9 +93,9 @@ class Extraction:
         if isinstance(value, (list, tuple)):
             for family in LIST_FAMILIES:
                 try:
-                    column = family.encode(value, self._leaf_config)
-                except EncodeError as error:
-                    raise EncodeError(error.reason, format_path(path) + error.path) from None
+                    column = family.encode(value, self._family_config)
+                except EncodeError as error:  # add where; a cause the family kept stays attached
+                    raise EncodeError(error.reason, format_path(path) + (error.path or "")) from error.__cause__
                 if column is not None:
                     return self._take(column)
             items = []
@@ -116,12 +105,12 @@ class Extraction:
                 items.append(self._walk(item))
             path.pop()
             return items
-        leaf = leaf_for(value)
-        if leaf is not None:
+        family = family_for(value)
+        if family is not None:
             try:
-                result = leaf.encode(value, self._leaf_config)
-            except EncodeError as error:
-                raise EncodeError(error.reason, format_path(path) + error.path) from None
+                result = family.encode(value, self._family_config)
+            except EncodeError as error:  # add where; a cause the family kept stays attached
+                raise EncodeError(error.reason, format_path(path) + (error.path or "")) from error.__cause__
             if not isinstance(result, Column):
                 return result
             if len(self.columns) >= self.config.max_columns:
@@ -140,7 +129,7 @@ class Extraction:
         self.paths.append(list(self._path))
         self.columns.append(column)
         if len(self.columns) == self.config.max_columns:  # no room left: from here on values stay msgpack
-            self._leaf_config = replace(self.config, enable_binary_optimization=False, records_as="list")
+            self._family_config = replace(self.config, enable_binary_optimization=False, records_as="list")
         return placeholder(len(self.columns) - 1)
 
     def _fail(self, message: str) -> NoReturn:
@@ -162,5 +151,5 @@ def restore(skeleton: Any, paths: list[Path], values: list[Any]) -> None:
             if type(current) is not dict or current != placeholder(index):
                 raise KeyError(path[-1])
             parent[path[-1]] = value
-        except (KeyError, IndexError, TypeError):
-            raise DecodeError(f"column {index}: no placeholder at {format_path(path)}") from None
+        except (KeyError, IndexError, TypeError):  # only indexing the sender's skeleton runs here
+            raise DecodeError(f"column {index} has no placeholder here", format_path(path)) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import struct
 
 import msgpack
@@ -15,7 +16,8 @@ from extension_types import recording_type
 from frames import join, split
 from hypha_arrow import section
 from hypha_arrow.framing import DESCRIPTOR_KEY
-from hypha_arrow.leaves import Column
+from hypha_arrow.families import Column
+from hypha_arrow.families.ndarray import NdarrayFamily
 
 HEADER = {"type": "method", "to": "ws/client:svc"}
 
@@ -280,3 +282,82 @@ def test_metadata_nested_past_the_json_module_stack_is_refused() -> None:
     forged.write_into(pa.py_buffer(data))
     with pytest.raises(hypha_arrow.DecodeError, match="RecursionError"):
         hypha_arrow.decode_message(join(header, skeleton, bytes(data)))
+
+
+def test_one_except_clause_catches_every_refusal_and_the_old_base_classes_still_do() -> None:
+    refusals = [
+        lambda: hypha_arrow.decode_message(b"\xc1"),
+        lambda: hypha_arrow.decode_message(hybrid_frame()[:-1]),
+        lambda: hypha_arrow.decode(b""),
+        lambda: hypha_arrow.encode_message(HEADER, {"args": [object()]}),
+        lambda: hypha_arrow.encode({"big": 2**70}),
+    ]
+    for refuse in refusals:
+        try:
+            refuse()
+        except hypha_arrow.HyphaArrowError as error:
+            assert isinstance(error, (hypha_arrow.DecodeError, hypha_arrow.EncodeError))
+        else:
+            raise AssertionError("not refused")
+    assert issubclass(hypha_arrow.DecodeError, ValueError) and issubclass(hypha_arrow.EncodeError, TypeError)
+
+
+def test_corrupt_column_error_names_the_column_path() -> None:
+    frame = hypha_arrow.encode_message(HEADER, {"args": [1, {"table": np.arange(1000)}]})
+    forged = frame.replace(b'"shape": [1000]', b'"shape": [1001]')
+    with pytest.raises(hypha_arrow.DecodeError) as error:
+        hypha_arrow.decode_message(forged)
+    assert error.value.path == "args[1]['table']"
+    assert str(error.value) == f"{error.value.path}: {error.value.reason}"
+    assert error.value.reason.startswith("column 0 (ndarray): ") and "does not hold" in error.value.reason
+
+
+def test_errors_with_no_known_place_have_no_path() -> None:
+    with pytest.raises(hypha_arrow.DecodeError) as decoding:
+        hypha_arrow.decode_message(b"\x81\xc1")
+    with pytest.raises(hypha_arrow.EncodeError) as encoding:
+        hypha_arrow.encode_message(HEADER, ["not", "a", "dict"])  # type: ignore[arg-type]
+    for error in (decoding.value, encoding.value):
+        assert error.path is None and str(error) == error.reason
+
+
+def test_bad_input_is_refused_without_a_chained_cause() -> None:
+    """The error says all there is to say: msgpack's or the family's own exception adds nothing."""
+    frame = hypha_arrow.encode(np.arange(1000, dtype="i8"))
+    for data in (b"\x92\x01\xc1", frame.replace(b'"shape": [1000]', b'"shape": [1001]')):
+        with pytest.raises(hypha_arrow.DecodeError) as error:
+            hypha_arrow.decode(data)
+        assert error.value.__cause__ is None and error.value.__suppress_context__
+
+
+def test_a_bug_in_a_family_keeps_its_traceback_as_the_cause(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broad catch cannot tell a hostile frame from a bug in our code: it keeps the original."""
+    def buggy(self: NdarrayFamily, column: Column, config: hypha_arrow.Config) -> None:
+        raise AttributeError("a bug, not the input")
+
+    monkeypatch.setattr(NdarrayFamily, "decode", buggy)
+    with pytest.raises(hypha_arrow.DecodeError, match="AttributeError: a bug") as error:
+        hypha_arrow.decode_message(hypha_arrow.encode_message(HEADER, {"args": [np.arange(1000)]}))
+    assert error.value.path == "args[0]"
+    assert isinstance(error.value.__cause__, AttributeError)
+    assert error.value.__cause__.__traceback__ is not None
+
+
+def test_the_path_added_on_the_way_out_keeps_a_cause_the_family_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(self: NdarrayFamily, value: object, config: hypha_arrow.Config) -> None:
+        try:
+            {}["missing"]
+        except KeyError as error:
+            raise hypha_arrow.EncodeError("cannot", "[3]") from error
+
+    monkeypatch.setattr(NdarrayFamily, "encode", failing)
+    with pytest.raises(hypha_arrow.EncodeError) as error:
+        hypha_arrow.encode_message(HEADER, {"args": [1, {"x": np.arange(1000)}]})
+    assert str(error.value) == "args[1]['x'][3]: cannot"
+    assert isinstance(error.value.__cause__, KeyError)
+
+
+def test_errors_keep_reason_and_path_when_pickled() -> None:
+    error = hypha_arrow.DecodeError("column 0 (ndarray): bad", "args[0]")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), copy.reason, copy.path, str(copy)) == (hypha_arrow.DecodeError, "column 0 (ndarray): bad", "args[0]", str(error))

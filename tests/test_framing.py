@@ -6,6 +6,7 @@ import asyncio
 import io
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import msgpack
@@ -15,8 +16,9 @@ from hypha_rpc.rpc import RPC
 
 import hypha_arrow
 from frames import server_rewrite, split
+from hypha_arrow import framing
 from hypha_arrow.framing import DESCRIPTOR_KEY
-from hypha_arrow.tree import STOCK_REFUSAL, placeholder
+from hypha_arrow.rpc.stock_forms import STOCK_REFUSAL, placeholder
 
 HEADER = {"type": "method", "from": "ws-user-a/client-1", "to": "ws-user-a/client-2:svc", "method": "svc.run", "session": "s1"}
 
@@ -207,3 +209,64 @@ def test_encoding_from_many_threads_never_mixes_their_frames() -> None:
 def test_a_dict_that_only_looks_like_an_ndarray_form_stays_a_dict() -> None:
     lookalikes = [{"_rtype": "ndarray", "_rvalue": b"\x01"}, {"_rtype": "ndarray", "_rvalue": b"\x01", "_rshape": [1], "_rdtype": "|O"}]
     assert hypha_arrow.decode(hypha_arrow.encode(lookalikes)) == lookalikes
+
+
+
+ONE_PASS_VALUES = {
+    "plain": {"args": [1, "two"], "with_kwargs": False},
+    "plain-past-the-first-read": {"args": [1], "note": "x" * 200_000},
+    "hybrid": {"args": [np.arange(5000.0)], "with_kwargs": False},
+    "hybrid-skeleton-past-the-first-read": {"args": [np.arange(5000.0)], "note": "x" * 200_000},
+}
+"""A str outside a list stays in the skeleton, so ``note`` makes it longer than ``framing.FIRST_READ``."""
+
+
+def frames_of_every_shape(standalone: bool) -> dict[str, tuple[bytes, bool]]:
+    """name: (frame, whether decoding refuses it), as messages or as standalone values."""
+    frames = {name: (hypha_arrow.encode(value) if standalone else hypha_arrow.encode_message(HEADER, value), False)
+              for name, value in ONE_PASS_VALUES.items()}
+    frames["header-only" if not standalone else "scalar"] = (msgpack.packb(HEADER if not standalone else 7), False)
+    frames["truncated"] = (frames["plain"][0][:-2], True)
+    frames["truncated-past-the-first-read"] = (frames["plain-past-the-first-read"][0][:-2], True)
+    frames["invalid-byte"] = (frames["plain"][0][:1] + b"\xc1", True)
+    frames["other-descriptor-version"] = (frames["hybrid"][0].replace(b"\xa7version\x01", b"\xa7version\x02", 1), True)
+    return frames
+
+
+MESSAGE_READERS = {
+    "decode_message": hypha_arrow.decode_message,
+    "decode_objects": lambda data: framing.decode_objects(data, 2, hypha_arrow.Config()),
+    "inspect": hypha_arrow.inspect,
+}
+STANDALONE_READERS = {"decode": hypha_arrow.decode, "inspect": hypha_arrow.inspect}
+ONE_PASS_CASES = [
+    pytest.param(read, frame, refused, id=f"{reader}-{name}")
+    for readers, standalone in ((MESSAGE_READERS, False), (STANDALONE_READERS, True))
+    for reader, read in readers.items()
+    for name, (frame, refused) in frames_of_every_shape(standalone).items()
+]
+
+
+@pytest.fixture
+def unpackers_made(monkeypatch: pytest.MonkeyPatch) -> list[None]:
+    """One entry per ``msgpack.Unpacker`` constructed while the test runs."""
+    made: list[None] = []
+    real = msgpack.Unpacker
+
+    def counting(*args: object, **kwargs: object) -> msgpack.Unpacker:
+        made.append(None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(msgpack, "Unpacker", counting)
+    return made
+
+
+@pytest.mark.parametrize(("read", "frame", "refused"), ONE_PASS_CASES)
+def test_every_frame_is_read_in_one_pass_by_one_unpacker(unpackers_made: list[None], read: Callable[[bytes], object], frame: bytes, refused: bool) -> None:
+    try:
+        read(frame)
+    except hypha_arrow.DecodeError:
+        assert refused, "a valid frame was refused"
+    else:
+        assert not refused, "a malformed frame was accepted"
+    assert len(unpackers_made) == 1

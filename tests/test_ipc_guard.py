@@ -13,7 +13,7 @@ import pytest
 import hypha_arrow
 from extension_types import recording_type
 from hypha_arrow.framing import DESCRIPTOR_KEY, FORMAT_VERSION
-from hypha_arrow.tree import placeholder
+from hypha_arrow.rpc.stock_forms import placeholder
 
 
 def extension(name: str, metadata: bytes = b"") -> dict[bytes, bytes]:
