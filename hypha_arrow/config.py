@@ -7,6 +7,10 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 PATTERNS = frozenset({"arrays", "strings", "records", "compression"})
+"""The switches of ``optimization_patterns``. Each value family declares the ones it answers to
+(its ``patterns``, which the registry in ``hypha_arrow.families`` checks against these);
+"compression" is the Arrow section's. They are named here rather than gathered from the
+families because the families import this module, and ``DEFAULT_CONFIG`` needs them as it loads."""
 COMPRESSION_ALGORITHMS = (None, "lz4", "zstd", "auto")
 RECORDS_AS = ("list", "pandas", "arrow")
 
@@ -15,7 +19,7 @@ _C_INT = (-(1 << 31), (1 << 31) - 1)
 DEFAULT_MAX_DEPTH = 512
 """msgpack packs and unpacks 1024 levels; hypha-rpc's recursive ``_encode`` reaches about 490
 in a hypha_arrow client (its patched ``_encode`` takes two frames a level). 512 leaves Python's
-1000-frame stack room for the encode walk (one frame a level) and the leaf at the bottom."""
+1000-frame stack room for the encode walk (one frame a level) and the family at the bottom."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,8 +29,8 @@ class Config:
     Encoding options:
       enable_binary_optimization: False sends exactly what stock hypha-rpc sends.
       binary_threshold: values whose data is smaller than this many bytes stay msgpack.
-      optimization_patterns: which families go columnar: "arrays" (numpy),
-        "strings" (str/bytes lists), "records" (lists of dicts), "compression".
+      optimization_patterns: which of ``PATTERNS`` are on. A family whose switch is off keeps
+        its msgpack form (see each family's ``patterns``); "compression" off sends the section plain.
       compression_algorithm: None, "lz4", "zstd" or "auto" (sample, compress only if it pays).
       compression_level: codec level, None for the codec's default.
       typed_array_optimization: homogeneous int/float/bool lists go columnar.

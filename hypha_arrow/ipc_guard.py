@@ -31,11 +31,9 @@ CANONICAL_EXTENSIONS = frozenset(
     {"arrow.bool8", "arrow.fixed_shape_tensor", "arrow.json", "arrow.opaque", "arrow.uuid", "arrow.variable_shape_tensor"}
 )
 """Arrow's canonical extension types that Arrow C++ registers and rebuilds itself: no Python
-runs (their parameters, if any, are JSON parsed in C++, which also checks the storage type)."""
-PANDAS_EXTENSIONS = frozenset({"pandas.period", "pandas.interval"})
-"""pandas' own Python extension types, whose deserialisers only parse JSON."""
-ALLOWED_EXTENSIONS = CANONICAL_EXTENSIONS | PANDAS_EXTENSIONS
-"""Extension names a decoder accepts; any other is refused before Arrow reads the schema."""
+runs (their parameters, if any, are JSON parsed in C++, which also checks the storage type).
+Which extension names a decoder accepts is the value families' to say (``families.EXTENSIONS``):
+``scan`` takes them from its caller, so this module stays below the families."""
 
 
 @dataclass

@@ -18,7 +18,7 @@ import pyarrow as pa
 from . import compression, ipc_guard
 from .config import Config
 from .errors import DecodeError
-from .leaves import Column
+from .families import EXTENSIONS, Column
 
 META_KEY = b"hypha_arrow"
 _END_OF_STREAM = 8
@@ -99,7 +99,7 @@ def _write(batch: pa.RecordBatch, options: pa.ipc.IpcWriteOptions, sink: pa.Nati
 
 def decode(section: pa.Buffer, config: Config) -> list[Column]:
     """The columns of a section, validated in full before any is turned into Python values."""
-    ipc_guard.scan(section, config.max_decompressed_bytes, ipc_guard.ALLOWED_EXTENSIONS)
+    ipc_guard.scan(section, config.max_decompressed_bytes, EXTENSIONS)
     try:
         reader = pa.ipc.open_stream(section)
         schema = reader.schema

@@ -70,7 +70,7 @@ def sample_frame(rows: int) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def hypha_server() -> Any:
     """The URL of one real Hypha server on 127.0.0.1, shared by the whole test session."""
-    from hypha_arrow.local_server import LocalServer
+    from hypha_arrow.tools.local_server import LocalServer
 
     with LocalServer() as server:
         yield server.url

@@ -319,7 +319,7 @@ string_keyed_values = st.recursive(
 """Only what msgpack carries natively: these must never be refused (apart from big ints and surrogates)."""
 
 
-# ---------------------------------------------------------------- typed lists (the "list" leaf)
+# ---------------------------------------------------------------- typed lists (the "list" family)
 
 list_elements = st.sampled_from(
     [python_ints, st.integers(-(2**63), 2**63 - 1), python_floats, st.booleans(), texts, valid_texts, st.binary(max_size=8), numpy_scalars, decimals]
@@ -420,7 +420,7 @@ array_subclasses = masked_arrays() | matrices | recarrays | memmaps
 any_array = plain_arrays | non_native_arrays | structured_arrays | void_arrays | object_arrays() | array_subclasses
 
 
-# ---------------------------------------------------------------- record lists (the "records" leaf)
+# ---------------------------------------------------------------- record lists (the "records" family)
 
 record_key_sets = st.lists(st.sampled_from(["id", "name", "score", "vec", "tags", "when"]), min_size=1, max_size=4, unique=True)
 record_cells = st.one_of(

@@ -12,7 +12,7 @@ import pytest
 
 import hypha_arrow
 from conftest import assert_same_array, round_trip
-from hypha_arrow.leaves import LIST_FAMILIES
+from hypha_arrow.families import LIST_FAMILIES
 from hypha_arrow.tree import Extraction
 
 HEADER = {"type": "method", "to": "ws/client:svc"}
@@ -25,11 +25,11 @@ def large_array(seed: int = 0) -> np.ndarray:
     return np.arange(1000.0) + seed
 
 
-def nested(depth: int, leaf: Any) -> Any:
-    """``leaf`` inside ``depth`` dicts."""
+def nested(depth: int, family: Any) -> Any:
+    """``family`` inside ``depth`` dicts."""
     for _ in range(depth):
-        leaf = {"a": leaf}
-    return leaf
+        family = {"a": family}
+    return family
 
 
 def innermost(value: Any, depth: int) -> Any:

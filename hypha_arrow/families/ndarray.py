@@ -22,10 +22,9 @@ import pyarrow as pa
 from .. import cells
 from ..config import Config
 from ..errors import DecodeError, EncodeError
+from ..rpc.stock_forms import RAW_KINDS, stock_form
 from .base import Column
 
-RAW_KINDS = "biufcMmUSV"
-"""dtype kinds whose elements are plain bytes (object arrays hold pointers instead)."""
 STORAGE_ONLY_SUBCLASSES = (np.memmap,)
 """Subclasses that only change where the data lives: they arrive as plain ndarrays."""
 CELLS_META = "cells"
@@ -62,40 +61,11 @@ def _elements_per_item(dtype: np.dtype) -> int:
     return 2 if dtype.kind == "c" else 1
 
 
-def stock_form(value: np.ndarray | np.generic) -> dict[str, Any]:
-    """hypha-rpc's msgpack encoding of an array, key for key; stock peers ignore the two keys
-    it may add (``_rscalar``, ``_rorder``) and still read the right values."""
-    form = {
-        "_rtype": "ndarray",
-        "_rvalue": value.tobytes(),
-        "_rshape": list(value.shape),
-        "_rdtype": str(value.dtype),
-    }
-    if isinstance(value, np.generic):
-        form["_rscalar"] = True
-    elif _order(value) == "F":  # the bytes stay in C order, which stock peers read right
-        form["_rorder"] = "F"
-    return form
-
-
-def from_stock_form(form: dict[str, Any]) -> np.ndarray | np.generic:
-    """Rebuild an array from hypha-rpc's form, refusing dtypes that read raw pointers."""
-    try:
-        dtype = np.dtype(form["_rdtype"])
-        shape = tuple(int(n) for n in form["_rshape"])
-        raw = form["_rvalue"]
-        if dtype.kind not in RAW_KINDS or dtype.hasobject or _is_structured(dtype) or not isinstance(raw, bytes):
-            raise ValueError(f"dtype {dtype} cannot be read from raw bytes")
-        array = np.frombuffer(raw, dtype=dtype).reshape(shape)
-    except (KeyError, TypeError, ValueError, OverflowError) as error:
-        raise DecodeError(f"invalid ndarray value: {error}") from None
-    if form.get("_rorder") == "F":
-        array = np.asfortranarray(array)
-    return array[()] if form.get("_rscalar") and array.ndim == 0 else array
-
-
-class NdarrayLeaf:
+class NdarrayFamily:
+    types = (np.ndarray, np.generic)
     kinds = ("ndarray",)
+    patterns = frozenset({"arrays"})
+    extensions: frozenset[str] = frozenset()
 
     def msgpack_form(self, value: np.ndarray | np.generic, config: Config) -> dict[str, Any] | None:
         dtype = value.dtype

@@ -2,7 +2,7 @@
 
 Tables and batches travel as one struct array whose fields are their columns;
 their schema metadata travels beside it. Every Arrow type that travels, from
-any leaf, goes through ``carried``: an extension type the receiver could only
+any family, goes through ``carried``: an extension type the receiver could only
 rebuild by running Python is refused here, where the sender can still send its
 storage, and extension names that are only field metadata (GeoParquet's
 ``geoarrow.wkb`` on binary) travel under our own keys, so no receiver turns
@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..config import Config
 from ..errors import DecodeError, EncodeError
-from ..ipc_guard import CANONICAL_EXTENSIONS, PANDAS_EXTENSIONS
+from ..ipc_guard import CANONICAL_EXTENSIONS
 from .base import Column
 
 RESERVED_KEY = b"hypha_arrow"
@@ -108,16 +108,19 @@ def _with_fields(kind: pa.DataType, fields: list[pa.Field]) -> pa.DataType:
 
 
 def _check_extension(kind: pa.BaseExtensionType, path: str) -> None:
-    """Only types the receiver rebuilds without Python travel: Arrow C++'s canonical ones, pandas' two."""
+    """Only the names some family declares travel (receivers accept exactly those): Arrow C++'s
+    canonical types, rebuilt without Python, and Python-defined ones known to be harmless."""
+    from . import EXTENSIONS  # the registry, which imports this module
+
     name = kind.extension_name
     if isinstance(kind, pa.ExtensionType):  # defined in Python: reading it runs its __arrow_ext_deserialize__
-        if name not in PANDAS_EXTENSIONS:
+        if name not in EXTENSIONS or name in CANONICAL_EXTENSIONS:  # a canonical name comes back as Arrow's type
             raise EncodeError(
                 f"Arrow extension type {name!r} is defined in Python and its receiver would have to run "
                 "its deserialiser; send the array's .storage instead",
                 path,
             )
-    elif name not in CANONICAL_EXTENSIONS:
+    elif name not in EXTENSIONS:
         raise EncodeError(f"Arrow extension type {name!r} is not one receivers accept; send the array's .storage instead", path)
     storage = kind.storage_type
     if isinstance(storage, pa.BaseExtensionType):  # IPC keeps one extension name per field
@@ -166,8 +169,11 @@ def batch_of(column: Column) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(fields, schema=schema)
 
 
-class ArrowLeaf:
+class ArrowFamily:
+    types = (pa.Table, pa.RecordBatch, pa.Array, pa.ChunkedArray)
     kinds = ("table", "record_batch", "array", "chunked_array")
+    patterns: frozenset[str] = frozenset()  # always columnar, see msgpack_form
+    extensions = CANONICAL_EXTENSIONS  # Arrow C++ rebuilds them without Python
 
     def msgpack_form(self, value: Any, config: Config) -> None:
         return None  # always columnar: Arrow data has no msgpack form

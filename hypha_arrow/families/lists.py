@@ -98,8 +98,9 @@ def is_decodable(kind: pa.DataType) -> bool:
     return kind in DECODABLE_TYPES
 
 
-class ListLeaf:
+class ScalarListFamily:
     kinds = ("list",)
+    patterns = frozenset({"strings", "arrays"})  # str/bytes lists; number and bool lists
 
     def encode(self, value: list[Any] | tuple[Any, ...], config: Config) -> Column | None:
         if not value:

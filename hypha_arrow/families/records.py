@@ -25,8 +25,9 @@ MAX_KEYS = 1024
 CELL_METADATA = {b"hypha_arrow.cells": b"msgpack"}
 
 
-class RecordsLeaf:
+class RecordsFamily:
     kinds = ("records",)
+    patterns = frozenset({"records"})
 
     def encode(self, rows: list[Any] | tuple[Any, ...], config: Config) -> Column | None:
         if not rows or type(rows[0]) is not dict or not config.uses("records"):

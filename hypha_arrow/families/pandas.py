@@ -38,8 +38,12 @@ _FREQ_INDEXES = (pd.DatetimeIndex, pd.TimedeltaIndex)
 """Indexes whose ``freq`` pyarrow drops and that accept it back (a PeriodIndex keeps its own)."""
 
 
-class PandasLeaf:
+class PandasFamily:
+    types = (pd.DataFrame, pd.Series)
     kinds = ("dataframe", "series")
+    patterns: frozenset[str] = frozenset()  # always columnar, see msgpack_form
+    extensions = frozenset({"pandas.period", "pandas.interval"})
+    """pandas' own Python extension types (its Period and Interval dtypes), whose deserialisers only parse JSON."""
 
     def msgpack_form(self, value: pd.DataFrame | pd.Series, config: Config) -> None:
         return None  # pandas objects have no msgpack form in hypha-rpc

@@ -1,4 +1,4 @@
-"""What every leaf family provides: a value becomes one Arrow array plus a little metadata."""
+"""What every value family provides: a value becomes one Arrow array plus a little metadata."""
 
 from __future__ import annotations
 
@@ -25,10 +25,21 @@ class Column:
     arrow_metadata: dict[bytes, bytes] = field(default_factory=dict)
 
 
-class Leaf(Protocol):
-    """A family of values that travel as Arrow columns, found by the value's type."""
+class Family(Protocol):
+    """A family of values that travel as Arrow columns, found by the value's type.
 
+    It declares everything the rest of the package needs to know about it; the registry
+    (``hypha_arrow.families``) derives its tables from these declarations.
+    """
+
+    types: tuple[type, ...]
+    """The Python types it owns (``isinstance``, so subclasses too: the family refuses the ones it cannot keep)."""
     kinds: tuple[str, ...]
+    """The ``kind`` names it writes in the section's field metadata and reads back."""
+    patterns: frozenset[str]
+    """The ``optimization_patterns`` switches it answers to; empty when it is always columnar."""
+    extensions: frozenset[str]
+    """The Arrow extension type names its data may hold; the receiver's guard accepts their union."""
 
     def msgpack_form(self, value: Any, config: Config) -> Any | None:
         """The value's msgpack stand-in when it stays out of the Arrow section, else None."""
@@ -41,9 +52,14 @@ class Leaf(Protocol):
 
 
 class ListFamily(Protocol):
-    """A shape of Python list that can travel as one Arrow column; tried on every list."""
+    """A shape of Python list that can travel as one Arrow column; tried on every list.
+
+    Its msgpack form is the list itself: it declines, and the walk goes inside.
+    """
 
     kinds: tuple[str, ...]
+    patterns: frozenset[str]
+    """The ``optimization_patterns`` switches it answers to."""
 
     def encode(self, value: list[Any] | tuple[Any, ...], config: Config) -> Column | None:
         """A ``Column``, or None to decline (the walk then goes inside the list)."""
