@@ -16,8 +16,8 @@ import redis  # installed with hypha; used only to wait for the server
 from test_rpc_values import assert_same
 
 import hypha_arrow
-from hypha_arrow.integration import METHOD_TAG
-from hypha_arrow.local_server import LocalServer, free_port
+from hypha_arrow.rpc.peers import METHOD_TAG
+from hypha_arrow.tools.local_server import LocalServer, free_port
 
 PUBLIC_URL = "http://127.0.0.1:9"
 """What clients would use behind a load balancer; replicas only need the same string."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,10 +23,10 @@ from test_rpc_values import FRAME, arrow_client, assert_same, run, stock_client
 
 import hypha_arrow
 from hypha_arrow import framing
-from hypha_arrow.integration import METHOD_TAG
-from hypha_arrow.local_server import LocalServer
-from hypha_arrow.transfer import IncomingTransfers
-from hypha_arrow.tree import STOCK_REFUSAL
+from hypha_arrow.rpc.peers import METHOD_TAG
+from hypha_arrow.tools.local_server import LocalServer
+from hypha_arrow.rpc import transfer
+from hypha_arrow.rpc.transfer import IncomingTransfers
 
 MiB = 1 << 20
 CALL_TIMEOUT = 8.0
@@ -57,12 +56,12 @@ def partial_chunks(client: Any) -> int:
 
 
 def receiving_state_is_empty(client: Any) -> bool:
-    return not client.rpc._object_store.get("message_cache") and len(client.rpc._hypha_arrow.transfers) == 0
+    return not client.rpc._object_store.get("message_cache") and len(client.rpc.arrow.transfers) == 0
 
 
 def receiving_state(client: Any) -> str:
     cache = client.rpc._object_store.get("message_cache", {})
-    return f"cache {[(key, len(chunks)) for key, chunks in cache.items()]}, transfers {client.rpc._hypha_arrow.transfers!r}"
+    return f"cache {[(key, len(chunks)) for key, chunks in cache.items()]}, transfers {client.rpc.arrow.transfers!r}"
 
 
 def idle_receiver() -> Any:
@@ -84,7 +83,10 @@ def unretrieved_errors(caplog: pytest.LogCaptureFixture) -> Any:
 
 
 @pytest.mark.parametrize("elements", [1_000, MiB], ids=["sent-whole", "chunked"])
-def test_stock_service_sent_a_hybrid_frame_by_mistake_rejects_the_call_and_keeps_serving(hypha_server: str, elements: int) -> None:
+def test_stock_service_sent_a_hybrid_frame_by_mistake_gets_the_call_again_stock_at_once(hypha_server: str, elements: int) -> None:
+    """A stock client that took over a hypha_arrow client's id still has its ``_rarrow`` tags
+    at the caller: it refuses the hybrid frame while decoding it, before its method runs, and
+    the caller sends the call again, stock, and stays stock towards it."""
     received: list[Any] = []
 
     def take(array: Any) -> int:
@@ -99,13 +101,18 @@ def test_stock_service_sent_a_hybrid_frame_by_mistake_rejects_the_call_and_keeps
             info = await provider.register_service({"id": "stock-take", "config": {"visibility": "public"}, "take": take})
             service = await caller.get_service(info.id)
             service.take._encoded_method[METHOD_TAG] = framing.FORMAT_VERSION  # wrongly believed capable
+            sent = count_sent_bytes(caller.rpc)
             started = time.monotonic()
-            with pytest.raises(Exception, match=re.escape(STOCK_REFUSAL)):
-                await service.take(np.ones(elements))
-            assert time.monotonic() - started < CALL_TIMEOUT / 2, "the caller waited for its timeout instead of an answer"
-            assert received == [], "the stock service ran with placeholders"
-            del service.take._encoded_method[METHOD_TAG]
             assert await service.take(np.ones(elements)) == elements * 8
+            assert time.monotonic() - started < CALL_TIMEOUT / 2, "the caller waited for its timeout instead of an answer"
+            assert len(received) == 1 and np.array_equal(received[0], np.ones(elements)), "the method ran once, with the array"
+            first = sum(sent)
+            sent.clear()
+            assert await service.take(np.ones(elements)) == elements * 8
+            if elements * 8 > transfer.CHUNK_MIN:  # the reply to `create` came from a stock client: no chunk went hybrid
+                assert first < sum(sent) * 1.05, f"{first} bytes for the first call, {sum(sent)} for a stock one"
+            else:  # the whole hybrid frame, then the stock one
+                assert sum(sent) < first * 0.75, "the second call went hybrid again"
             assert dropped == [] and partial_chunks(provider) == 0
         finally:
             await caller.disconnect()
@@ -119,9 +126,10 @@ def test_stock_service_sent_a_hybrid_frame_by_mistake_rejects_the_call_and_keeps
 
 @pytest.mark.parametrize("workspace", ["its-own", "the-providers"])
 def test_provider_leaving_mid_transfer_fails_the_call_and_others_are_unaffected(hypha_server: str, unretrieved_errors: None, workspace: str) -> None:
-    """In its own workspace the caller hears of no disconnection: its call times out once the
-    chunks are sent (the server drops them). In the provider's workspace hypha-rpc hears of it
-    and fails the call at once, and the rest of the payload is not sent."""
+    """In its own workspace the caller hears of no disconnection, but the next acknowledged
+    chunk gets the server's "not connected" or, when the server dropped it, times out; in the
+    provider's workspace hypha-rpc hears of it at once. Either way the rest of the payload is
+    not sent."""
 
     async def body() -> None:
         provider = await arrow_client()(hypha_server)
@@ -142,15 +150,12 @@ def test_provider_leaving_mid_transfer_fails_the_call_and_others_are_unaffected(
             await until(lambda: partial_chunks(provider) > 0, 30, "chunks at the provider")
             await provider.disconnect()
             left = time.monotonic()
-            with pytest.raises(Exception, match="timed out" if workspace == "its-own" else "disconnected"):
+            with pytest.raises(Exception, match="not connected|message_cache.set" if workspace == "its-own" else "disconnected"):
                 await call
             failed_after = time.monotonic() - left
             await asyncio.sleep(0.5)  # what is still sent after the failure shows here
-            if workspace == "its-own":
-                assert failed_after < CALL_TIMEOUT + 10  # the caller's timer starts once the chunks are sent
-            else:
-                assert failed_after < CALL_TIMEOUT / 2, "the caller waited for its timeout"
-                assert sum(sent) < TRANSFER_BYTES / 2, f"{sum(sent) / MiB:.0f} MiB sent to a departed client"
+            assert failed_after < (CALL_TIMEOUT + 2 if workspace == "its-own" else CALL_TIMEOUT / 2), "the caller waited for its own call's timeout"
+            assert sum(sent) < TRANSFER_BYTES / 2, f"{sum(sent) / MiB:.0f} MiB sent to a departed client"
             print(f"\nprovider left ({workspace} workspace): the call failed {failed_after:.1f} s later, {sum(sent) / MiB:.0f} MiB sent")
 
             assert_same(FRAME.head(1000), await other.echo(FRAME.head(1000)))

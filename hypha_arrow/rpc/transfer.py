@@ -3,9 +3,9 @@
 Stock hypha-rpc sends a large message as one awaited call per 256 KiB chunk, after an
 extra round trip to look up the peer's built-in service. Between hypha_arrow clients,
 whose inbound frame limit is raised, chunks are 960 KiB to 15 MiB (at most ``MAX_CHUNKS`` per
-message, under the server's 16 MiB inbound limit) and are sent without waiting for a
-reply each: the receiver handles a connection's messages in order, so ``process``
-arrives after the last ``set``; only ``create`` waits for its reply. A token bucket keeps
+message, under the server's 16 MiB inbound limit) and are pipelined, with one acknowledged
+chunk in every ``ACK_EVERY`` bounding how many are queued on the way: the receiver handles a
+connection's messages in order, so ``process`` arrives after the last ``set``. A token bucket keeps
 every transfer under the server's per-client message rate limit, so no size of payload gets
 the connection closed. ``IncomingTransfers`` is the receiving side's bookkeeping.
 """
@@ -18,10 +18,17 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shortuuid
 from websockets.protocol import State
+
+from ..buffers import new_frame
+from .stock_forms import STOCK_REFUSAL
+
+if TYPE_CHECKING:
+    from .client import ArrowState
+    from .frames import Sending
 
 CHUNK_MIN = (1 << 20) - (64 << 10)
 """Under stock clients' 1 MiB inbound frame limit with room for the routing header, so a
@@ -30,6 +37,12 @@ CHUNK_MAX = 15 << 20
 MAX_CHUNKS = 400
 IN_FLIGHT = 8
 """Chunks queued for sending at once: enough to keep the socket busy, few enough to bound memory."""
+ACK_EVERY = 8
+WINDOW = 32
+"""Chunks sent but not yet acknowledged, at most: far under the ~100 messages the server
+queues for an HTTP client, and at 1 MiB chunks enough to keep a loopback link busy."""
+KEY_MARK = "~ha~"
+"""Between a session id and the unique suffix of a hybrid message's cache key."""
 CLEANUP_TIMEOUT = 5.0
 
 WEBSOCKET_RATE = (150.0, 400.0)
@@ -72,38 +85,38 @@ def chunk_size(total: int) -> int:
     return min(CHUNK_MAX, max(CHUNK_MIN, -(-total // MAX_CHUNKS)))
 
 
-async def send(
-    rpc: Any,
-    pacer: Pacer,
-    package: bytes,
-    target_id: str,
-    session_id: str | None,
-    *,
-    capable: bool,
-    confirmed: Callable[[], bool],
-    abandoned: Callable[[], bool],
-) -> None:
+async def send(rpc: Any, state: ArrowState, package: bytes, target_id: str, session_id: str | None, sending: Sending | None) -> None:
     """Deliver ``package`` to ``target_id`` as one message, chunked when it is large.
 
-    A stock target gets hypha-rpc's own chunk size (its unpacker refuses larger chunks),
-    only paced; a hypha_arrow target gets few large chunks. ``confirmed`` tells, once the
-    target has replied to ``create``, whether that reply came from a hypha_arrow client: if
-    not, the target was wrongly believed ``capable``, and stock chunks let it read the frame
-    far enough to reject the call instead of dropping chunks it cannot unpack. Once
-    ``abandoned()`` (the call already ended), the remaining chunks are not sent.
+    A target believed to read hybrid frames gets a message key of its own (so concurrent
+    messages of one session never collide in its cache) and no heartbeat flag (its session
+    may be gone: a kept remote object called later; a hypha_arrow receiver resets the
+    session's timer from the key itself). If the reply to ``create`` shows a stock client
+    (one took over the target's id), nothing more is sent: the call fails with the stock
+    refusal, which makes the caller send it again, stock. Once the call has ended, the
+    remaining chunks are not sent.
     """
-    if capable and len(package) <= CHUNK_MIN:
-        await pacer.acquire()
+    hybrid = sending.hybrid if sending is not None else state.reads_hybrid(target_id, tagged=False)
+    if hybrid and len(package) <= CHUNK_MIN:
+        await state.pacer.acquire()
         await rpc._emit_message(package)
         return
-    message_id = session_id or shortuuid.uuid()
-    heartbeat = bool(session_id)
-    await pacer.acquire()
+    if hybrid:
+        message_id, heartbeat = f"{session_id or ''}{KEY_MARK}{shortuuid.uuid()}", False
+    else:
+        message_id, heartbeat = session_id or shortuuid.uuid(), bool(session_id)
+    await state.pacer.acquire()
     await _cache_method(rpc, target_id, "create")(message_id, heartbeat)
-    size = chunk_size(len(package)) if capable and confirmed() else rpc._long_message_chunk_size
+    if hybrid and not state.known_hybrid(target_id):
+        await _forget(rpc, target_id, message_id)
+        raise ConnectionError(f"{STOCK_REFUSAL}: {target_id} answered as a stock client")
+    size = chunk_size(len(package)) if hybrid else rpc._long_message_chunk_size
+    def abandoned() -> bool:
+        return sending is not None and sending.call is not None and sending.call.done()
+
     try:
-        await _send_chunks(rpc, pacer, package, size, target_id, message_id, heartbeat, abandoned)
-        await pacer.acquire()
+        await _send_chunks(rpc, state.pacer, package, size, target_id, message_id, heartbeat, abandoned)
+        await state.pacer.acquire()
         # no reply awaited: messages arrive in order, and a send left waiting for one
         # when a client disconnects ends in a cancelled-task traceback
         await _cache_method(rpc, target_id, "process", reply=False)(message_id, heartbeat)
@@ -112,26 +125,66 @@ async def send(
         raise
 
 
+def join_chunks(cache: dict[str, Any], key: str) -> None:
+    """Join a message's chunks into one frame, freeing each chunk once copied.
+
+    hypha-rpc joins with ``b"".join`` and keeps the chunks until the message is handled:
+    two copies of the payload at once. Left with one part, its join returns that part as is.
+    """
+    chunks = cache.get(key)
+    if not isinstance(chunks, dict) or len(chunks) < 2 or set(chunks) != set(range(len(chunks))):
+        return  # malformed or single-part: hypha-rpc's own handling applies
+    frame, view = new_frame(sum(len(part) for part in chunks.values()))
+    position = 0
+    for index in range(len(chunks)):
+        part = chunks.pop(index)
+        view[position : position + len(part)] = part
+        position += len(part)
+    cache[key] = {0: frame}
+
+
+def session_of(key: str) -> str:
+    """The session a message key belongs to (a key ``send`` made unique, or hypha-rpc's own)."""
+    return key.partition(KEY_MARK)[0]
+
+
 async def _send_chunks(
     rpc: Any, pacer: Pacer, package: bytes, size: int, target_id: str, message_id: str, heartbeat: bool, abandoned: Callable[[], bool]
 ) -> None:
+    """Send the chunks pipelined, with every ``ACK_EVERY``-th one acknowledged, and never more
+    than ``WINDOW`` unacknowledged: the server queues only about 100 messages for an HTTP
+    client and drops the rest, and a receiver handles a connection's messages in order, so
+    one acknowledgement covers every chunk before it."""
     store = _cache_method(rpc, target_id, "set", reply=False)
+    store_acknowledged = _cache_method(rpc, target_id, "set")
     view = memoryview(package)
-    pending: deque[asyncio.Future] = deque()
+    sent: deque[asyncio.Future] = deque()
+    acks: deque[tuple[int, asyncio.Future]] = deque()
+    acknowledged = 0
     try:
         for index, start in enumerate(range(0, len(package), size)):
+            while acks and index - acknowledged >= WINDOW:
+                done, ack = acks.popleft()
+                await ack
+                acknowledged = done + 1
             await pacer.acquire()
             if _connection_lost(rpc):
                 raise ConnectionError("the connection to the server was lost during a chunked send")
             if abandoned():
                 raise ConnectionError(f"the call ended before its chunked payload was sent to {target_id}")
-            pending.append(store(message_id, index, bytes(view[start : start + size]), heartbeat))
-            if len(pending) >= IN_FLIGHT:
-                await pending.popleft()
-        while pending:
-            await pending.popleft()
+            chunk = bytes(view[start : start + size])
+            if index % ACK_EVERY == ACK_EVERY - 1:
+                acks.append((index, store_acknowledged(message_id, index, chunk, heartbeat)))
+            else:
+                sent.append(store(message_id, index, chunk, heartbeat))
+                if len(sent) >= IN_FLIGHT:
+                    await sent.popleft()
+        while sent:
+            await sent.popleft()
+        while acks:
+            await acks.popleft()[1]
     finally:
-        for unsent in pending:  # after a failure: their errors repeat it, so they are only consumed
+        for unsent in (*sent, *(ack for _, ack in acks)):  # after a failure their errors repeat it
             unsent.add_done_callback(_consume)
 
 

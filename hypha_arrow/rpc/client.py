@@ -1,0 +1,274 @@
+"""hypha-rpc's ``RPC`` and its pieces, extended by subclassing: hybrid frames between hypha_arrow clients.
+
+``ArrowRPC`` overrides what it must and calls ``super()`` for the rest; hypha-rpc binds its
+handlers (messages, the built-in message cache) in ``RPC.__init__``, so the overrides are
+the ones it calls. Stock ``RPC`` objects in the same process are untouched.
+
+- sending: ``ArrowRemoteFunction.__call__`` decides, per call, whether the target reads
+  hybrid frames (``peers``); ``_encode`` then hands numpy, pandas, Arrow values and list
+  columns to the codec as they are and tags this client's own methods; ``frames`` packs.
+- receiving: ``_on_message`` and ``_process_message`` let ``frames`` read the frame and learn
+  what the sender reads; ``_decode`` leaves the values from the Arrow section as they are.
+- large messages: ``_send_chunks`` and the message-cache handlers (``transfer``).
+- a call a stock peer refused because it came hybrid (its client id changed hands) is sent
+  again, stock, at once: a stock peer refuses while decoding, before the method runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypha_rpc.rpc import RPC, RemoteFunction
+from hypha_rpc.websocket_client import WebsocketRPCConnection
+
+from .. import framing
+from ..config import Config
+from ..families import LIST_FAMILIES, family_for
+from . import transfer
+from .frames import RECEIVING, SENDING, Receiving, Sending
+from .peers import METHOD_TAG, Peers
+from .stock_forms import STOCK_REFUSAL, from_stock_form
+
+MAX_INBOUND_FRAME = 32 << 20
+"""Inbound websocket frame limit for hypha_arrow clients (stock: 1 MiB); above the largest chunk."""
+
+
+@dataclass
+class ArrowState:
+    """What a hypha_arrow connection keeps beside hypha-rpc's own state."""
+
+    config: Config
+    local_workspace: str | None
+    pacer: transfer.Pacer
+    transfers: transfer.IncomingTransfers
+    peers: Peers = field(default_factory=Peers)
+
+    def qualified(self, client_id: str) -> str:
+        """``ws/client`` as the server writes ``from``, for a target written either way."""
+        if "/" not in client_id and self.local_workspace:
+            return f"{self.local_workspace}/{client_id}"
+        return client_id
+
+    def reads_hybrid(self, target: str, *, tagged: bool) -> bool:
+        return self.peers.reads_hybrid(self.qualified(target), tagged)
+
+    def known_hybrid(self, target: str) -> bool:
+        return self.peers.known_hybrid(self.qualified(target))
+
+
+class ArrowRPC(RPC):
+    """An ``RPC`` that sends hybrid frames to hypha_arrow peers and stock frames to the rest."""
+
+    def __init__(self, connection: Any, *args: Any, arrow: Config, **kwargs: Any) -> None:
+        super().__init__(connection, *args, **kwargs)
+        self.arrow = ArrowState(
+            arrow,
+            self._local_workspace,
+            pacer=transfer.pacer_for(connection),
+            transfers=transfer.IncomingTransfers(self._object_store, arrow.transfer_idle_timeout),
+        )
+
+    # -- sending ----------------------------------------------------------------------
+
+    def _generate_remote_method(self, *args: Any, **kwargs: Any) -> RemoteFunction:
+        method = super()._generate_remote_method(*args, **kwargs)
+        method.__class__ = ArrowRemoteFunction  # the same object, with the subclass's ``__call__``
+        return method
+
+    def emit(self, main_message: dict[str, Any], extra_data: dict[str, Any] | None = None) -> Any:
+        """Stock frames, with the ``_ha`` header key: a peer hearing from us learns what we read."""
+        token = SENDING.set(Sending(self.arrow, str(main_message.get("to", "")), hybrid=False))
+        try:
+            return super().emit(main_message, extra_data)
+        finally:
+            SENDING.reset(token)
+
+    def _encode(self, a_object: Any, session_id: str | None = None, local_workspace: str | None = None) -> Any:
+        sending = SENDING.get()
+        if sending is not None and sending.hybrid:
+            taken = _taken_by_codec(a_object, self.arrow.config)
+            if taken is not None:
+                sending.columns = True
+                return taken
+            if type(a_object) in (list, tuple):
+                # hypha-rpc passes lists of primitive dicts through without visiting them;
+                # visit every item so record lists inside ``args`` reach the codec
+                return [self._encode(item, session_id=session_id, local_workspace=local_workspace) for item in a_object]
+        encoded = super()._encode(a_object, session_id=session_id, local_workspace=local_workspace)
+        if (
+            type(encoded) is dict
+            and encoded.get("_rtype") in ("method", "generator")
+            and str(encoded.get("_rtarget", "")).rsplit("/", 1)[-1] == self._client_id
+        ):
+            encoded[METHOD_TAG] = framing.FORMAT_VERSION
+        return encoded
+
+    async def disconnect(self) -> None:
+        with deliberate_disconnect(self._log):
+            await super().disconnect()
+        from . import closed  # the package imports this module lazily, so not at the top
+
+        closed(self)
+
+    async def _send_chunks(self, package: bytes, target_id: str, session_id: str | None) -> None:
+        # the task sending this frame inherited its call's context
+        await transfer.send(self, self.arrow, package, target_id, session_id, SENDING.get())
+
+    # -- receiving --------------------------------------------------------------------
+
+    def _on_message(self, message: Any) -> Any:
+        if not isinstance(message, bytes):
+            return super()._on_message(message)
+        token = RECEIVING.set(Receiving(self.arrow, trusted_sender=None))
+        try:
+            return super()._on_message(message)
+        finally:
+            RECEIVING.reset(token)
+
+    def _decode(self, a_object: Any, *args: Any, **kwargs: Any) -> Any:
+        receiving = RECEIVING.get()
+        if receiving is not None and id(a_object) in receiving.arrow_values:
+            return a_object
+        if type(a_object) is dict and (a_object.get("_rscalar") or a_object.get("_rorder")) and a_object.get("_rtype") == "ndarray":
+            return from_stock_form(a_object)
+        return super()._decode(a_object, *args, **kwargs)
+
+    async def _handle_client_disconnected(self, client_id: str) -> Any:
+        self.arrow.peers.left(client_id)
+        self.arrow.transfers.drop_from(client_id)
+        return await super()._handle_client_disconnected(client_id)
+
+    # -- the built-in message cache: large messages arriving ------------------------------
+
+    def _create_message(self, key: str, heartbeat: bool = False, overwrite: bool = False, context: dict[str, Any] | None = None) -> Any:
+        result = super()._create_message(key, self._heartbeat(key, heartbeat), overwrite, context)
+        if context and context.get("from"):
+            self.arrow.transfers.started(key, context["from"])
+        return result
+
+    def _append_message(self, key: str, data: bytes, heartbeat: bool = False, context: dict[str, Any] | None = None) -> Any:
+        return super()._append_message(key, data, self._heartbeat(key, heartbeat), context)
+
+    def _set_message(self, key: str, index: int, data: bytes, heartbeat: bool = False, context: dict[str, Any] | None = None) -> Any:
+        return super()._set_message(key, index, data, self._heartbeat(key, heartbeat), context)
+
+    def _process_message(self, key: str, heartbeat: bool = False, context: dict[str, Any] | None = None) -> Any:
+        heartbeat = self._heartbeat(key, heartbeat)
+        self.arrow.transfers.finished(key)
+        transfer.join_chunks(self._object_store.get("message_cache", {}), key)
+        token = RECEIVING.set(Receiving(self.arrow, trusted_sender=context.get("from") if context else None))
+        try:
+            return super()._process_message(key, heartbeat, context)
+        finally:
+            RECEIVING.reset(token)
+
+    def _heartbeat(self, key: str, heartbeat: bool) -> bool:
+        """The heartbeat flag to hand hypha-rpc: a unique key's session timer is reset here.
+
+        hypha_arrow senders give each message its own key and no flag; a session that is
+        gone (a kept remote object called in a later call) is then no error, as it must not
+        be: the flag only keeps a waiting call's timer from running out.
+        """
+        session = transfer.session_of(key)
+        if session == key:
+            return heartbeat
+        timer = self._object_store.get(session, {}).get("timer") if session else None
+        if timer is not None and hasattr(timer, "reset"):
+            timer.reset()
+        return False
+
+
+class ArrowRemoteFunction(RemoteFunction):
+    """A remote method of an ``ArrowRPC``: each call decides how its frame is sent."""
+
+    def __call__(self, *arguments: Any, **kwargs: Any) -> asyncio.Future:
+        state: ArrowState = self._rpc.arrow
+        target = self._encoded_method.get("_rtarget", "")
+        hybrid = state.reads_hybrid(target, tagged=bool(self._encoded_method.get(METHOD_TAG)))
+        first = self._send(Sending(state, target, hybrid), arguments, kwargs)
+        if not first.columns:
+            return first.call
+        return _resent_stock_if_refused(first.call, lambda: self._send(Sending(state, target, False), arguments, kwargs).call, state, target)
+
+    def _send(self, sending: Sending, arguments: tuple[Any, ...], kwargs: dict[str, Any]) -> Sending:
+        sending.encrypting = bool(self._rpc._encryption_enabled and self._target_encryption_pub)
+        token = SENDING.set(sending)
+        try:
+            sending.call = super().__call__(*arguments, **kwargs)  # its send task starts later
+        finally:
+            SENDING.reset(token)
+        return sending
+
+
+class _ConnectionLostFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Connection lost")
+
+
+@contextlib.contextmanager
+def deliberate_disconnect(logger: Any) -> Iterator[None]:
+    """Silence hypha-rpc's "Connection lost ..., rejecting all pending RPC calls" warning, which
+    it logs on every disconnect, asked for or not, and which users take for a failure."""
+    if not isinstance(logger, logging.Logger):  # hypha-rpc's silent logger, or one of the user's
+        yield
+        return
+    quiet = _ConnectionLostFilter()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
+async def disconnect_quietly(server: Any) -> None:
+    """``server.disconnect()`` without that warning, for stock clients too (tools, benchmarks)."""
+    with deliberate_disconnect(server.rpc._log):
+        await server.disconnect()
+
+
+def _resent_stock_if_refused(call: asyncio.Future, resend: Any, state: ArrowState, target: str) -> asyncio.Future:
+    """``call``'s outcome, unless the target refused it as a stock peer: then a stock resend's."""
+    outcome = asyncio.get_running_loop().create_future()
+
+    def settle(done: asyncio.Future) -> None:
+        if outcome.done():
+            return
+        if done.cancelled():
+            outcome.cancel()
+        elif done.exception() is not None:
+            outcome.set_exception(done.exception())
+        else:
+            outcome.set_result(done.result())
+
+    def first_done(done: asyncio.Future) -> None:
+        if not done.cancelled() and STOCK_REFUSAL in str(done.exception() or ""):
+            state.peers.refused_hybrid(state.qualified(target))
+            resend().add_done_callback(settle)
+        else:
+            settle(done)
+
+    call.add_done_callback(first_done)
+    return outcome
+
+
+def _taken_by_codec(value: Any, config: Config) -> Any:
+    """The value, or its ready column, when the codec sends it better than hypha-rpc's
+    encoder would (typed data, plain and record lists); None to leave it to hypha-rpc."""
+    if family_for(value) is not None:
+        return value
+    if type(value) is list and value:
+        return next((column for family in LIST_FAMILIES if (column := family.encode(value, config)) is not None), None)
+    return None
+
+
+class ArrowWebsocketConnection(WebsocketRPCConnection):
+    """A websocket without permessage-deflate (Arrow compression replaces it, at far higher
+    speed) and with room for the large chunks hypha_arrow peers send."""
+
+    def _ws_connect_kwargs(self) -> dict[str, Any]:
+        return super()._ws_connect_kwargs() | {"compression": None, "max_size": MAX_INBOUND_FRAME}
