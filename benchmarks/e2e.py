@@ -24,8 +24,9 @@ import pandas as pd
 import hypha_arrow
 from benchmarks.payloads import SCALES, data_frame, float_array, records, scaled
 from benchmarks.report import machine_info
-from hypha_arrow.local_server import LocalServer
-from hypha_arrow.stock import columns_to_frame, frame_to_columns
+from hypha_arrow.rpc.client import disconnect_quietly
+from hypha_arrow.tools.local_server import LocalServer
+from hypha_arrow.tools.stock import columns_to_frame, frame_to_columns
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "e2e.json"
 REPEATS = {"tiny": 3, "full": 5}
@@ -142,7 +143,7 @@ async def run_modes(url: str, chosen: list[EchoCase], scale: str) -> list[EchoRe
     finally:
         for side in sides:
             for client in side.clients:
-                await client.disconnect()
+                await disconnect_quietly(client)
 
 
 TARGETS = (

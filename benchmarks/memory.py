@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 import hypha_arrow
-from hypha_arrow.local_server import LocalServer
+from hypha_arrow.tools.local_server import LocalServer
 
 
 def peak_mb() -> float:

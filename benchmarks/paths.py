@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 import hypha_arrow
-from hypha_arrow.leaves.ndarray import stock_form
-from hypha_arrow.stock import StockCodec
+from hypha_arrow.rpc.stock_forms import stock_form
+from hypha_arrow.tools.stock import StockCodec
 from benchmarks.payloads import Message, as_call
 
 Buffer = bytes | memoryview | np.ndarray
@@ -45,7 +45,7 @@ class _RoundTrip:
 
 
 class StockPath(_RoundTrip):
-    """Stock hypha-rpc 0.21 (``hypha_arrow.stock``); DataFrames as dict-of-lists, converted both ways."""
+    """Stock hypha-rpc 0.21 (``hypha_arrow.tools.stock``); DataFrames as dict-of-lists, converted both ways."""
 
     name = "stock"
 

@@ -12,7 +12,7 @@ import hypha_arrow
 
 
 def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hypha_arrow.cli", *args], input=stdin, capture_output=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "hypha_arrow.tools.cli", *args], input=stdin, capture_output=True, timeout=300)
 
 
 def test_inspect_prints_header_skeleton_schema_and_sizes(tmp_path) -> None:

@@ -18,6 +18,10 @@ from types import TracebackType
 
 READY_TIMEOUT = 60.0
 
+SERVER_PYTHON = "HYPHA_ARROW_SERVER_PYTHON"
+"""An interpreter to run the server with instead of this one: the release matrix runs the
+clients on an old hypha-rpc in a venv, and the server on the one it was installed with."""
+
 
 class LocalServer:
     """``with LocalServer() as server: server.url``: started, ready, then stopped by PID."""
@@ -34,7 +38,7 @@ class LocalServer:
         self._scratch = tempfile.mkdtemp(prefix="hypha-server-")
         log = open(os.path.join(self._scratch, "server.log"), "wb")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "hypha.server", "--host", "127.0.0.1", f"--port={self.port}", *self._args],
+            [os.environ.get(SERVER_PYTHON, sys.executable), "-m", "hypha.server", "--host", "127.0.0.1", f"--port={self.port}", *self._args],
             env={**os.environ, "TMPDIR": self._scratch, **self._env},
             stdout=log,
             stderr=subprocess.STDOUT,

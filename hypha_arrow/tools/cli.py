@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from . import DecodeError, inspect
+from .. import DecodeError, inspect
 
 
 def main(argv: list[str] | None = None) -> int:

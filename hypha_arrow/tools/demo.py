@@ -7,7 +7,6 @@ The same calls then run between two stock hypha-rpc clients, for comparison.
 from __future__ import annotations
 
 import asyncio
-import logging
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -16,8 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import Config
-from .integration import connect_to_server
+from ..config import Config
+from ..rpc import connect_to_server
+from ..rpc.client import disconnect_quietly
 from .stock import columns_to_frame, frame_to_columns
 
 
@@ -87,9 +87,8 @@ async def _demo(url: str, rows: int, repeat: int) -> None:
             print(f"  {name:<24}{stock_s * 1e3:>12.1f}{arrow_s * 1e3:>16.1f}{stock_s / arrow_s:>9.1f}x")
         print("\n(stock hypha-rpc cannot send DataFrames: its row sends them as dict-of-lists and rebuilds the frame)")
     finally:
-        logging.getLogger("RPC").setLevel(logging.ERROR)  # hypha-rpc warns about every closed connection
         for client in (caller, service_side, stock_caller, stock_service_side):
-            await client.disconnect()
+            await disconnect_quietly(client)
 
 
 async def _frame_via_dict(service: Any, columns: dict[str, list[Any]]) -> pd.DataFrame:
