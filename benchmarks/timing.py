@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from benchmarks.paths import Buffer, CodecPath
 from benchmarks.payloads import Message
-from benchmarks.verify import assert_same
+from hypha_arrow.testing import assert_same
 
 MIN_REPEATS = 3
 MAX_REPEATS = 200

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import hypha_arrow
+from hypha_arrow.testing import assert_same
 
 CORPUS = Path(__file__).resolve().parent.parent / "conformance"
 MAX_CORPUS_BYTES = 1 << 20
@@ -40,12 +41,6 @@ def _name(case: dict[str, Any]) -> str:
     return case["name"]
 
 
-def assert_same(actual: Any, expected: Any) -> None:
-    """Equal, and equal as JSON text too: dict equality ignores key order, which records keep."""
-    assert actual == expected
-    assert json.dumps(actual, ensure_ascii=False) == json.dumps(expected, ensure_ascii=False), "same content, different key order"
-
-
 def _decoded(case: dict[str, Any]) -> Any:
     data = (CORPUS / case["file"]).read_bytes()
     config = hypha_arrow.Config(**case["config"]) if case["config"] else None
@@ -59,9 +54,9 @@ def test_valid_frame_decodes_to_its_expectation(case: dict[str, Any]) -> None:
     decoded = _decoded(case)
     if case["kind"] == "message":
         header, extra = decoded
-        assert_same({"header": generate.to_neutral(header), "extra": generate.to_neutral(extra)}, case["expect"])
+        assert_same(case["expect"], {"header": generate.to_neutral(header), "extra": generate.to_neutral(extra)})
     else:
-        assert_same(generate.to_neutral(decoded), case["expect"])
+        assert_same(case["expect"], generate.to_neutral(decoded))
 
 
 @pytest.mark.parametrize("case", MALFORMED, ids=_name)
@@ -75,7 +70,7 @@ def test_malformed_frame_is_refused_with_decode_error(case: dict[str, Any]) -> N
 def test_table_expectation_is_the_section_as_plain_arrow_reads_it(case: dict[str, Any]) -> None:
     """A decoder without pandas exposes the section's struct as a table: the expectation must be what it sees."""
     expected = {key: value for key, value in case["expect"]["$table"].items() if key != "pandas"}
-    assert_same(generate.section_tables((CORPUS / case["file"]).read_bytes()), [expected])
+    assert_same([expected], generate.section_tables((CORPUS / case["file"]).read_bytes()))
 
 
 def test_corpus_lists_every_frame_once_and_stays_small() -> None:
@@ -89,7 +84,7 @@ def test_corpus_lists_every_frame_once_and_stays_small() -> None:
 
 def test_generator_reproduces_the_expectations() -> None:
     entries, _ = generate.build()
-    assert_same(json.loads(generate.dumps(entries)), CASES)
+    assert_same(CASES, json.loads(generate.dumps(entries)))
 
 
 def test_generator_reproduces_the_frames_byte_for_byte() -> None:

@@ -12,12 +12,12 @@ import pyarrow as pa
 import pytest
 
 import hypha_arrow
-from extension_types import recording_type
-from frames import join, split
 from hypha_arrow import section
-from hypha_arrow.framing import DESCRIPTOR_KEY
 from hypha_arrow.families import Column
 from hypha_arrow.families.ndarray import NdarrayFamily
+from hypha_arrow.framing import DESCRIPTOR_KEY
+from tests.support.extension_types import recording_type
+from tests.support.frames import join, split
 
 HEADER = {"type": "method", "to": "ws/client:svc"}
 

@@ -1,14 +1,14 @@
 """Exactness: every value comes back exactly (types, dtypes, labels, order, flags) or is refused.
 
 The promise under test: ``decode(encode(x))`` is exactly ``as_delivered(x)`` under
-``benchmarks.verify.assert_same``, or ``encode`` raises ``EncodeError``. Our decoder refusing our
+``hypha_arrow.testing.assert_same``, or ``encode`` raises ``EncodeError``. Our decoder refusing our
 encoder's frame (DecodeError) and any other exception from either side are failures.
 ``exact.as_delivered`` applies the documented rules (README "What travels how", wire format
 section 5): tuples in the message tree arrive as lists, bytearray and contiguous memoryview as
 bytes, np.memmap as ndarray, and (``decode`` only) a dict that is exactly hypha-rpc's ndarray
 form as its array. ``DELIVERED_AS`` pins each rule with the value it must arrive as.
 
-Property tests draw awkward values from ``tests/exact.py`` (``HYPHA_ARROW_EXAMPLES`` examples
+Property tests draw awkward values from ``tests/support/exact.py`` (``HYPHA_ARROW_EXAMPLES`` examples
 each, default 60; ``HYPHA_ARROW_EXAMPLES=2000 python -m pytest tests/test_exactness.py`` for a
 long run). The explicit cases below pin the values found to go wrong, and the values stock
 hypha-rpc already carries exactly, which must not be refused.
@@ -27,7 +27,8 @@ import pytest
 from hypothesis import given, note
 
 import hypha_arrow
-from exact import (
+from hypha_arrow.testing import assert_same
+from tests.support.exact import (
     PROPERTY_SETTINGS,
     array_subclasses,
     as_delivered,
@@ -35,10 +36,10 @@ from exact import (
     assert_exact,
     assert_exact_or_refused,
     assert_message_exact_or_refused,
-    assert_same,
     columnar_values_in_containers,
     configs,
     data_frames,
+    frame_of,
     long_data_frames,
     long_repeated_lists,
     nested_values,
@@ -166,10 +167,6 @@ def test_pandas_values_in_a_message_are_exact_or_refused(value: Any, config: dic
 
 DEFAULT = {}
 COLUMNAR = {"binary_threshold": 0}
-
-
-def frame_of(column: Any, **options: Any) -> pd.DataFrame:
-    return pd.DataFrame({"a": column}, **options)
 
 
 def nested_dicts(value: Any, depth: int) -> dict[str, Any]:
@@ -389,47 +386,3 @@ def test_message_extra_is_exact_or_refused(extra: dict[str, Any]) -> None:
         raise AssertionError(f"the decoder refused a frame the encoder produced: {error}") from error
     assert_same(header, decoded_header, "header")
     assert_same(as_delivered(extra, ndarray_forms=False), decoded, "extra")
-
-
-# ---------------------------------------------------------------- the comparison itself
-
-
-@pytest.mark.parametrize(
-    ("expected", "actual"),
-    [
-        pytest.param(1, True, id="int-vs-bool"),
-        pytest.param(1, 1.0, id="int-vs-float"),
-        pytest.param(np.int64(1), 1, id="numpy-vs-python-int"),
-        pytest.param("a", np.str_("a"), id="str-vs-numpy-str"),
-        pytest.param([1], (1,), id="list-vs-tuple"),
-        pytest.param({"a": 1, "b": 2}, {"b": 2, "a": 1}, id="key-order"),
-        pytest.param({1: "x"}, {"1": "x"}, id="key-type"),
-        pytest.param(Decimal("1.1"), Decimal("1.100"), id="decimal-exponent"),
-        pytest.param(0.0, -0.0, id="signed-zero"),
-        pytest.param(None, float("nan"), id="none-vs-nan"),
-        pytest.param(pd.NA, None, id="na-vs-none"),
-        pytest.param(np.arange(6.0).reshape(2, 3).T, np.ascontiguousarray(np.arange(6.0).reshape(2, 3).T), id="fortran-order"),
-        pytest.param(np.arange(3, dtype=">i4"), np.arange(3, dtype="<i4"), id="byte-order"),
-        pytest.param(np.asmatrix(np.eye(2)), np.eye(2), id="matrix-vs-ndarray"),
-        pytest.param(np.ma.array([1, 2], mask=[0, 1]), np.ma.array([1, 2], mask=[0, 0]), id="mask"),
-        pytest.param(object_array([1, "a"]), object_array([1.0, "a"]), id="object-element-type"),
-        pytest.param(frame_of(object_series([1, None])), frame_of(object_series([1.0, None])), id="object-cell-type"),
-        pytest.param(pd.DataFrame([[1]], columns=[True]), pd.DataFrame([[1]], columns=[1]), id="column-label-type"),
-        pytest.param(frame_of([1], index=pd.Index([0], name=0)), frame_of([1], index=pd.Index([0], name="0")), id="index-name-type"),
-        pytest.param(frame_of([1, 2]), frame_of([1, 2], index=pd.Index([0, 1])), id="range-vs-int-index"),
-        pytest.param(frame_of([1]), frame_of([1]).set_flags(allows_duplicate_labels=False), id="flags"),
-        pytest.param(pd.Timestamp(0, tz="UTC"), pd.Timestamp(0, tz="UTC").tz_convert("Europe/Berlin"), id="timestamp-tz"),
-        pytest.param(pa.table({"a": [1]}).replace_schema_metadata({"k": "v"}), pa.table({"a": [1]}), id="arrow-metadata"),
-    ],
-)
-def test_assert_same_tells_apart(expected: Any, actual: Any) -> None:
-    with pytest.raises(AssertionError):
-        assert_same(expected, actual)
-
-
-def test_assert_same_accepts_equal_values_with_nan() -> None:
-    frame = frame_of(object_series([float("nan"), Decimal("NaN"), [1, np.int8(2)], {"k": None}]))
-    assert_same(frame, frame.copy(deep=True))
-    assert_same(np.array([np.nan, -0.0]), np.array([np.nan, -0.0]))
-    assert_same(pa.array([1.5, float("nan"), None]), pa.array([1.5, float("nan"), None]))
-    assert_same({"a": [np.datetime64("NaT"), pd.NaT, pd.NA]}, {"a": [np.datetime64("NaT"), pd.NaT, pd.NA]})

@@ -15,10 +15,10 @@ import pytest
 from hypha_rpc.rpc import RPC
 
 import hypha_arrow
-from frames import server_rewrite, split
 from hypha_arrow import framing
 from hypha_arrow.framing import DESCRIPTOR_KEY
 from hypha_arrow.rpc.stock_forms import STOCK_REFUSAL, placeholder
+from tests.support.frames import server_rewrite, split
 
 HEADER = {"type": "method", "from": "ws-user-a/client-1", "to": "ws-user-a/client-2:svc", "method": "svc.run", "session": "s1"}
 

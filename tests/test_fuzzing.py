@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import resource
 
-from frame_fuzzer import TIME_BOUND_S, campaign
+from tests.support.frame_fuzzer import TIME_BOUND_S, campaign
 
 CI_INPUTS = 20_000
 CI_SEED = 20261126

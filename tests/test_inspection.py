@@ -11,9 +11,9 @@ import pyarrow as pa
 import pytest
 
 import hypha_arrow
-from frame_fuzzer import inputs
-from frames import join, split
 from hypha_arrow.framing import DESCRIPTOR_KEY
+from tests.support.frame_fuzzer import inputs
+from tests.support.frames import join, split
 
 HEADER = {"type": "method", "to": "ws/client:svc"}
 

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pytest
 
 import hypha_arrow
-from extension_types import recording_type
 from hypha_arrow.framing import DESCRIPTOR_KEY, FORMAT_VERSION
 from hypha_arrow.rpc.stock_forms import placeholder
+from tests.support.extension_types import recording_type
 
 
 def extension(name: str, metadata: bytes = b"") -> dict[bytes, bytes]:

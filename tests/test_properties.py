@@ -10,7 +10,8 @@ from hypothesis.extra import numpy as hnp
 from hypothesis.extra import pandas as hpd
 
 import hypha_arrow
-from conftest import assert_same_array, assert_same_list, round_trip
+from hypha_arrow.testing import assert_same
+from tests.support.codec import round_trip
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 THRESHOLDS = st.sampled_from([0, 1000])
@@ -33,7 +34,7 @@ DTYPES = st.one_of(
 def test_any_array_round_trips(array: np.ndarray, threshold: int, fortran: bool) -> None:
     if fortran:
         array = np.asfortranarray(array)
-    assert_same_array(array, round_trip(array, binary_threshold=threshold))
+    assert_same(array, round_trip(array, binary_threshold=threshold))
 
 
 @SETTINGS
@@ -61,7 +62,7 @@ SCALARS = st.one_of(
 @given(kind=st.sampled_from([st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False), st.booleans(), st.text(max_size=10), st.binary(max_size=10)]), data=st.data(), threshold=THRESHOLDS)
 def test_any_homogeneous_list_round_trips(kind: st.SearchStrategy, data: st.DataObject, threshold: int) -> None:
     values = data.draw(st.lists(st.one_of(st.none(), kind), max_size=200))
-    assert_same_list(values, round_trip(values, binary_threshold=threshold))
+    assert_same(values, round_trip(values, binary_threshold=threshold))
 
 
 @SETTINGS

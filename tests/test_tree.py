@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 
 import hypha_arrow
-from conftest import assert_same_array, round_trip
 from hypha_arrow.families import LIST_FAMILIES
+from hypha_arrow.testing import assert_same
 from hypha_arrow.tree import Extraction
+from tests.support.codec import round_trip
 
 HEADER = {"type": "method", "to": "ws/client:svc"}
 DEFAULT_DEPTH = hypha_arrow.Config().max_depth
@@ -61,7 +62,7 @@ def test_map_keys_of_every_msgpack_scalar_type_come_back_as_themselves(size: str
         assert_same_keys(value, decoded)
         assert decoded[7] == "int" and decoded[True] == "bool" and decoded[None] == "none" and decoded[b"k"] == "bytes"
         if size == "large":
-            assert_same_array(value["s"], decoded["s"])
+            assert_same(value["s"], decoded["s"])
 
 
 def test_a_column_under_an_int_key_is_put_back_where_it_was() -> None:
@@ -69,7 +70,7 @@ def test_a_column_under_an_int_key_is_put_back_where_it_was() -> None:
     frame = hypha_arrow.encode_message(HEADER, {"args": [{1: array, "1": "text"}]})
     assert hypha_arrow.inspect(frame)["section"]["columns"][0]["path"] == ["args", 0, 1]
     decoded = hypha_arrow.decode_message(frame)[1]["args"][0]
-    assert_same_array(array, decoded[1])
+    assert_same(array, decoded[1])
     assert decoded["1"] == "text"
 
 
@@ -115,9 +116,9 @@ def test_record_lists_whose_rows_have_int_keys_round_trip() -> None:
 @pytest.mark.parametrize("depth", [150, DEFAULT_DEPTH - 1, DEFAULT_DEPTH])
 def test_arrays_nested_as_deep_as_max_depth_round_trip(depth: int) -> None:
     array, small = large_array(), np.arange(3.0)  # a column, and hypha-rpc's form in a plain frame
-    assert_same_array(array, innermost(round_trip(nested(depth, array)), depth))
-    assert_same_array(array, innermost(message_round_trip(nested(depth, array)), depth))
-    assert_same_array(small, innermost(round_trip(nested(depth, small)), depth))
+    assert_same(array, innermost(round_trip(nested(depth, array)), depth))
+    assert_same(array, innermost(message_round_trip(nested(depth, array)), depth))
+    assert_same(small, innermost(round_trip(nested(depth, small)), depth))
 
 
 def test_nesting_deeper_than_max_depth_is_refused() -> None:
@@ -141,7 +142,7 @@ def test_arrays_past_max_columns_travel_in_hypha_rpc_form() -> None:
     frame = hypha_arrow.encode(arrays)
     assert len(hypha_arrow.inspect(frame)["section"]["columns"]) == DEFAULT_COLUMNS
     for expected, actual in zip(arrays, hypha_arrow.decode(frame)):
-        assert_same_array(expected, actual)
+        assert_same(expected, actual)
 
 
 def test_lists_past_max_columns_stay_msgpack() -> None:

@@ -2,7 +2,7 @@
 
 Mutations know the frame's parts (header, skeleton with its descriptor, Arrow section) and
 the Arrow stream's own fields, so they reach the decoder's deep checks, not just msgpack's.
-A long campaign: ``python tests/frame_fuzzer.py --inputs 1000000`` (prints failures with the
+A long campaign: ``python tests/support/frame_fuzzer.py --inputs 1000000`` (prints failures with the
 seed and index that reproduce them).
 """
 

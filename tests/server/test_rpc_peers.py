@@ -11,7 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from test_rpc_values import arrow_client, assert_same, run, stock_client
+
+from hypha_arrow.testing import assert_same
+from tests.support.aio import run
+from tests.support.server import arrow_client, stock_client
 
 MiB = 1 << 20
 CALL_TIMEOUT = 8.0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import hypha_arrow
-from conftest import assert_same_list, round_trip
+from hypha_arrow.testing import assert_same
+from tests.support.codec import round_trip
 
 
 @pytest.mark.parametrize(
@@ -22,7 +23,7 @@ from conftest import assert_same_list, round_trip
 def test_homogeneous_list_round_trips_columnar(values: list) -> None:
     frame = hypha_arrow.encode(values)
     assert hypha_arrow.inspect(frame)["hybrid"]
-    assert_same_list(values, hypha_arrow.decode(frame))
+    assert_same(values, hypha_arrow.decode(frame))
 
 
 @pytest.mark.parametrize(
@@ -32,7 +33,7 @@ def test_homogeneous_list_round_trips_columnar(values: list) -> None:
 def test_mixed_or_out_of_range_lists_stay_msgpack(values: list) -> None:
     frame = hypha_arrow.encode(values)
     assert not hypha_arrow.inspect(frame)["hybrid"]
-    assert_same_list(values, hypha_arrow.decode(frame))
+    assert_same(values, hypha_arrow.decode(frame))
 
 
 def test_short_lists_stay_msgpack() -> None:
@@ -42,7 +43,7 @@ def test_short_lists_stay_msgpack() -> None:
 
 def test_tuples_travel_as_lists_like_msgpack() -> None:
     values = tuple(range(1000))
-    assert_same_list(list(values), round_trip(values))
+    assert_same(list(values), round_trip(values))
 
 
 def test_typed_array_optimization_off_keeps_number_lists_msgpack() -> None:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import hypha_arrow
-from conftest import assert_same_array, lies_inside, round_trip
+from hypha_arrow.testing import assert_same
+from tests.support.codec import lies_inside, round_trip
 
 NUMERIC = ["bool", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8", "c8", "c16"]
 TIME = [f"{kind}8[{unit}]" for kind in "Mm" for unit in ("Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as")]
@@ -29,7 +30,7 @@ def _values(dtype: str, count: int) -> np.ndarray:
 @pytest.mark.parametrize("count", [0, 3, LARGE])
 def test_array_of_every_dtype_round_trips(dtype: str, count: int) -> None:
     array = _values(dtype, count)
-    assert_same_array(array, round_trip(array))
+    assert_same(array, round_trip(array))
 
 
 @pytest.mark.parametrize("dtype", ["f8", "c16", "M8[ns]", "U4", "bool"])
@@ -37,7 +38,7 @@ def test_fortran_and_c_order_and_views_round_trip(dtype: str) -> None:
     base = _values(dtype, 6000).reshape(60, 100)
     for array in (base, np.asfortranarray(base), base[::2, 3:50], base.T, base[5]):
         decoded = round_trip(array)
-        assert_same_array(array, decoded)
+        assert_same(array, decoded)
 
 
 def test_fortran_order_is_kept_without_a_copy() -> None:
@@ -50,14 +51,14 @@ def test_fortran_order_is_kept_without_a_copy() -> None:
 @pytest.mark.parametrize("dtype", [">f8", ">i4", ">c16", ">M8[us]", ">U3"])
 def test_big_endian_input_round_trips_with_its_byte_order(dtype: str) -> None:
     array = _values(dtype, LARGE)
-    assert_same_array(array, round_trip(array))
+    assert_same(array, round_trip(array))
 
 
 @pytest.mark.parametrize("shape", [(), (0,), (0, 5), (1,), (2, 3, 4, 5), (1, 1, 1, 1, 1, 2000)])
 def test_any_ndim_round_trips(shape: tuple[int, ...]) -> None:
     array = np.arange(int(np.prod(shape)), dtype="f8").reshape(shape)
-    assert_same_array(array, round_trip(array))
-    assert_same_array(array, round_trip(array, binary_threshold=0))
+    assert_same(array, round_trip(array))
+    assert_same(array, round_trip(array, binary_threshold=0))
 
 
 @pytest.mark.parametrize(
@@ -79,8 +80,8 @@ def test_numpy_scalars_keep_their_type(scalar: np.generic) -> None:
 def test_object_arrays_of_str_bytes_and_none_round_trip(values: list) -> None:
     array = np.empty(len(values), dtype=object)
     array[:] = values
-    assert_same_array(array, round_trip(array))
-    assert_same_array(array.reshape(-1, 2) if len(values) % 2 == 0 else array, round_trip(array.reshape(-1, 2) if len(values) % 2 == 0 else array))
+    assert_same(array, round_trip(array))
+    assert_same(array.reshape(-1, 2) if len(values) % 2 == 0 else array, round_trip(array.reshape(-1, 2) if len(values) % 2 == 0 else array))
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
@@ -97,7 +98,7 @@ def test_fortran_object_array_of_strings_keeps_its_order() -> None:
     array = np.asfortranarray(np.array([["a" * 50, "b"], ["c", None]] * 200, dtype=object))
     decoded = round_trip(array)
     assert decoded.flags.f_contiguous and not decoded.flags.c_contiguous
-    assert_same_array(array, decoded)
+    assert_same(array, decoded)
 
 
 def test_object_array_cell_that_cannot_be_sent_is_refused_with_its_position() -> None:
@@ -144,7 +145,7 @@ def test_arrays_pattern_off_keeps_large_arrays_in_hypha_rpc_form() -> None:
     config = hypha_arrow.Config(optimization_patterns={"strings", "records"})
     frame = hypha_arrow.encode(array, config=config)
     assert hypha_arrow.inspect(frame)["hybrid"] is False
-    assert_same_array(array, hypha_arrow.decode(frame, config=config))
+    assert_same(array, hypha_arrow.decode(frame, config=config))
 
 
 @pytest.mark.parametrize("size", [3, 5000])

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import gc
 import hashlib
 import json
 import time
@@ -26,8 +24,10 @@ from typing import Any
 import msgpack
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-from test_rpc_values import arrow_client, assert_same, run
+
+from hypha_arrow.testing import assert_same
+from tests.support.aio import run
+from tests.support.server import arrow_client, settled_rss, watch
 
 MB = 1_000_000
 CALLERS = 8
@@ -112,20 +112,6 @@ def call_id(caller: int, call: int) -> str:
 # -- what is watched ------------------------------------------------------------------------
 
 
-def settled_rss() -> int:
-    """Resident set size in bytes of what this process (every client) keeps alive: after a full
-    collection, with the free memory that glibc's malloc and Arrow's pool keep cached given back
-    first (without that, RSS swings by up to 90 MB between rounds with no change in live memory)."""
-    gc.collect()
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
-    pa.default_memory_pool().release_unused()
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS in /proc/self/status")
-
-
 def rate_limited_disconnects(url: str) -> float:
     """How many clients the server has disconnected for exceeding its message rate limit (its own metric)."""
     with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
@@ -133,23 +119,6 @@ def rate_limited_disconnects(url: str) -> float:
             if line.startswith("websocket_rate_limited_disconnects_total "):
                 return float(line.split()[1])
     raise AssertionError("the server exposes no websocket_rate_limited_disconnects_total")
-
-
-def watch(client: Any) -> list[str]:
-    """Record every drop of ``client``'s websocket (close code and reason) and every reconnection,
-    as hypha-rpc reports them. A deliberate ``disconnect()`` is reported too: read before it."""
-    rpc = client.rpc
-    connection = rpc._connection
-    events: list[str] = []
-    report_lost = connection._handle_disconnected  # hypha-rpc's own handler, still called
-
-    def lost(reason: str | None = None) -> None:
-        events.append(f"closed with code {connection._websocket.close_code}: {reason}")
-        report_lost(reason)
-
-    connection.on_disconnected(lost)
-    rpc.on("connected", lambda _info: events.append("reconnected"))
-    return events
 
 
 # -- the load --------------------------------------------------------------------------------

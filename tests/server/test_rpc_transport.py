@@ -10,10 +10,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_rpc_values import FRAME, arrow_client, assert_same, run, serve, stock_client
 
 import hypha_arrow
 from hypha_arrow.rpc import transfer
+from hypha_arrow.testing import assert_same
+from tests.support.aio import run
+from tests.support.server import FRAME, arrow_client, count_sent_bytes, serve, stock_client
 
 MiB = 1 << 20
 UNSUPPORTED = "Unsupported data type: <class 'pandas"
@@ -49,19 +51,6 @@ MATRIX = pytest.mark.parametrize(
 
 def matrix_serve(url: str, methods: dict[str, Any], caller_kind: str, provider_kind: str) -> Any:
     return serve(url, methods, provider=KINDS[provider_kind](), caller=KINDS[caller_kind]())
-
-
-def count_sent_bytes(rpc: Any) -> list[int]:
-    """Record the size of every frame the RPC connection ``rpc`` sends (chunks included)."""
-    sizes: list[int] = []
-    emit = rpc._emit_message
-
-    async def counting(data: Any) -> Any:
-        sizes.append(len(data))
-        return await emit(data)
-
-    rpc._emit_message = counting
-    return sizes
 
 
 # -- 2. the compatibility matrix ---------------------------------------------------------------

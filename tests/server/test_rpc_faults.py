@@ -12,21 +12,19 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
-from test_load import settled_rss, watch
-from test_rpc_transport import count_sent_bytes
-from test_rpc_values import FRAME, arrow_client, assert_same, run, stock_client
 
 import hypha_arrow
 from hypha_arrow import framing
 from hypha_arrow.rpc.peers import METHOD_TAG
 from hypha_arrow.tools.local_server import LocalServer
 from hypha_arrow.rpc import transfer
-from hypha_arrow.rpc.transfer import IncomingTransfers
+from hypha_arrow.testing import assert_same
+from tests.support.aio import run, until
+from tests.support.server import FRAME, arrow_client, count_sent_bytes, settled_rss, stock_client, watch
 
 MiB = 1 << 20
 CALL_TIMEOUT = 8.0
@@ -38,16 +36,6 @@ TRANSFER_BYTES = 256 * MiB
 MEMORY_BOUND = 64 * MiB
 """Settled RSS after a failed transfer, over what it was before the payload existed: a leaked
 payload or frame would add at least 256 MiB."""
-
-
-async def until(condition: Callable[[], bool], timeout: float, what: str, state: Callable[[], Any] = lambda: "") -> float:
-    """Wait for ``condition``; the seconds it took. ``state`` describes what was seen instead."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"{what}: not after {timeout} s {state()}")
-        await asyncio.sleep(0.01)
-    return time.monotonic() - started
 
 
 def partial_chunks(client: Any) -> int:
@@ -198,24 +186,6 @@ def test_caller_leaving_mid_transfer_leaves_no_partial_message_at_the_provider(h
         finally:
             await staying.disconnect()
             await provider.disconnect()
-
-    run(body)
-
-
-def test_partial_message_still_receiving_chunks_is_kept_and_dropped_once_they_stop() -> None:
-    async def body() -> None:
-        store: dict[str, Any] = {"message_cache": {"slow": {}, "done": {}}}
-        incoming = IncomingTransfers(store, idle_timeout=0.2)
-        incoming.started("slow", "ws/sender")
-        incoming.started("done", "ws/sender")
-        incoming.finished("done")
-        for index in range(20):  # one chunk every 50 ms for 1 s: five sweeps, all see progress
-            store["message_cache"]["slow"][index] = b"x"
-            await asyncio.sleep(0.05)
-        assert "slow" in store["message_cache"] and len(incoming) == 1
-        gone = await until(lambda: "slow" not in store["message_cache"], 1.0, "idle message dropped")
-        assert gone < 0.45 and len(incoming) == 0
-        assert "done" in store["message_cache"], "a finished message is hypha-rpc's to handle"
 
     run(body)
 

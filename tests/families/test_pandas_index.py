@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 import hypha_arrow
-from frames import with_column_meta
+from tests.support.frames import with_column_meta
 
 HEADER = {"type": "method"}
 

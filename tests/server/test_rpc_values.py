@@ -1,141 +1,24 @@
 """End to end through a real Hypha server: every value family between two hypha_arrow clients,
 in every direction (positional and keyword arguments, return values, nested containers,
 callbacks, generators), plus errors that must behave as in stock hypha-rpc.
-
-The helpers here (clients, ``serve``, ``assert_same``) are shared by the other
-``test_rpc_*`` modules.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from decimal import Decimal
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypha_rpc import connect_to_server as stock_connect
 
-import hypha_arrow
+from hypha_arrow.testing import assert_same
+from tests.support.aio import run
+from tests.support.server import FRAME, serve
 
-TEST_TIMEOUT = 120.0
-"""No test may hang: each asyncio.run is bounded (pytest-timeout is not installed)."""
-
-Connect = Callable[[str], Awaitable[Any]]
-
-
-# -- helpers shared by the test_rpc_* modules ------------------------------------------------
-
-
-def run(body: Callable[[], Coroutine[Any, Any, None]], timeout: float = TEST_TIMEOUT) -> None:
-    """Run one async test body on a fresh event loop, failing instead of hanging."""
-    asyncio.run(asyncio.wait_for(body(), timeout))
-
-
-def arrow_client(config: hypha_arrow.Config | None = None, **options: Any) -> Connect:
-    """A client with hybrid frames on for its own connection only."""
-    return lambda url: hypha_arrow.connect_to_server({"server_url": url, **options}, arrow=config)
-
-
-def stock_client(**options: Any) -> Connect:
-    """A plain hypha-rpc client (stock as long as ``hypha_arrow.enable()`` is not in effect)."""
-    return lambda url: stock_connect({"server_url": url, **options})
-
-
-@contextlib.asynccontextmanager
-async def serve(
-    url: str,
-    methods: dict[str, Any],
-    *,
-    provider: Connect | None = None,
-    caller: Connect | None = None,
-) -> AsyncIterator[Any]:
-    """Register ``methods`` as a public service on one client; yield it as seen by another."""
-    providing = await (provider or arrow_client())(url)
-    try:
-        calling = await (caller or arrow_client())(url)
-        try:
-            info = await providing.register_service({"id": "probe", "config": {"visibility": "public"}, **methods})
-            yield await calling.get_service(info.id)
-        finally:
-            await calling.disconnect()
-    finally:
-        await providing.disconnect()
-
-
-def assert_same(expected: Any, actual: Any) -> None:
-    """Exact equality: value, Python type, dtype, shape (and memory order for arrays)."""
-    if isinstance(expected, np.ndarray):
-        assert type(actual) is np.ndarray, type(actual)
-        assert actual.dtype == expected.dtype and actual.shape == expected.shape, (actual.dtype, actual.shape)
-        np.testing.assert_array_equal(actual, expected, strict=True)
-        if expected.ndim > 1 and expected.flags.f_contiguous and not expected.flags.c_contiguous:
-            assert actual.flags.f_contiguous, "Fortran order was not kept"
-    elif isinstance(expected, np.generic):
-        assert type(actual) is type(expected), type(actual)
-        assert actual == expected
-    elif isinstance(expected, pd.DataFrame):
-        assert type(actual) is pd.DataFrame, type(actual)
-        pd.testing.assert_frame_equal(actual, expected, check_exact=True)
-        assert [type(label) for label in actual.columns] == [type(label) for label in expected.columns]
-        for position in np.flatnonzero(expected.dtypes == object):
-            assert repr(actual.iloc[:, position].tolist()) == repr(expected.iloc[:, position].tolist())
-    elif isinstance(expected, pd.Series):
-        assert type(actual) is pd.Series, type(actual)
-        pd.testing.assert_series_equal(actual, expected, check_exact=True)
-    elif isinstance(expected, pa.Table):
-        assert type(actual) is pa.Table, type(actual)
-        assert actual.schema.equals(expected.schema), (actual.schema, expected.schema)
-        assert actual.equals(expected)
-    elif isinstance(expected, dict):
-        assert isinstance(actual, dict), type(actual)
-        assert list(actual) == list(expected)
-        for key in expected:
-            assert_same(expected[key], actual[key])
-    elif isinstance(expected, (list, tuple)):
-        assert type(actual) is list, type(actual)
-        assert len(actual) == len(expected)
-        for left, right in zip(expected, actual):
-            assert_same(left, right)
-    else:
-        assert type(actual) is type(expected), (type(actual), type(expected))
-        assert actual == expected
-
-
-def assert_plain_records(expected: list[dict[str, Any]], actual: Any) -> None:
-    """A record list arrives as a list of dicts (not a DataFrame or Arrow table) with the same
-    keys, key order and values.
-
-    Rows are plain ``dict`` where the list itself is an argument or the return value; inside a
-    dict (keyword arguments, nested containers) hypha-rpc's own decoding of that dict turns
-    them into its ``ObjectProxy`` (a ``dict`` subclass), as stock hypha-rpc does for every row.
-    """
-    assert type(actual) is list and len(actual) == len(expected)
-    assert all(isinstance(row, dict) for row in actual)
-    assert actual == expected
-    assert all(list(a) == list(e) for a, e in zip(actual, expected))
-    assert all(type(a[k]) is type(e[k]) for a, e in zip(actual[:50], expected[:50]) for k in e)
-
-
-def sample_frame(rows: int) -> pd.DataFrame:
-    index = np.arange(rows)
-    return pd.DataFrame(
-        {
-            "id": index,
-            "value": np.random.default_rng(rows).random(rows),
-            "label": pd.Categorical(np.array(["red", "green", "blue"])[index % 3]),
-            "count": pd.array([int(i) if i % 7 else None for i in index], dtype="Int64"),
-            "name": [f"name-{i}" for i in index],
-        },
-        index=pd.Index(index * 2 + 1, name="row"),
-    )
-
-
-FRAME = sample_frame(20_000)
 RNG = np.random.default_rng(42)
 MESSY_FRAME = pd.DataFrame(
     {
@@ -178,11 +61,7 @@ VALUES: dict[str, Any] = {
 
 
 def check(name: str, actual: Any) -> None:
-    expected = VALUES[name]
-    if name == "list of 1e4 records":
-        assert_plain_records(expected, actual)
-    else:
-        assert_same(expected, actual)
+    assert_same(VALUES[name], actual, name)
 
 
 FAMILIES = pytest.mark.parametrize("name", list(VALUES))
@@ -314,7 +193,7 @@ def test_record_list_as_argument_and_return_value_arrives_as_plain_dicts(hypha_s
         async with serve(hypha_server, {"take": take}) as service:
             returned = await service.take(records)
         for rows in (received[0], returned):
-            assert_plain_records(records, rows)
+            assert_same(records, rows)
             assert all(type(row) is dict for row in rows)
 
     run(body)

@@ -1,4 +1,4 @@
-"""Shared assertions: a round trip is exact when value, type and dtype all come back."""
+"""Codec round trips and the zero-copy check the unit tests share."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pytest
 
 import hypha_arrow
 
@@ -17,36 +16,15 @@ def round_trip(value: Any, **config: Any) -> Any:
     return hypha_arrow.decode(hypha_arrow.encode(value, config=cfg), config=cfg)
 
 
-def assert_same_array(expected: np.ndarray, actual: Any) -> None:
-    assert type(actual) is type(expected)
-    assert actual.dtype == expected.dtype
-    assert actual.shape == expected.shape
-    if expected.dtype.kind == "O":
-        assert actual.ravel().tolist() == expected.ravel().tolist()
-        assert [type(v) for v in actual.ravel()] == [type(v) for v in expected.ravel()]
-    else:
-        np.testing.assert_array_equal(actual, expected, strict=True)
-
-
-def assert_same_list(expected: list[Any], actual: Any) -> None:
-    assert type(actual) is list
-    assert actual == expected
-    assert [type(v) for v in actual] == [type(v) for v in expected]
-
-
 def buffer_range(data: bytes) -> tuple[int, int]:
     start = pa.py_buffer(data).address
     return start, start + len(data)
 
 
 def lies_inside(array: np.ndarray, data: bytes) -> bool:
+    """Whether ``array``'s data is a view into the frame ``data`` (decoded without a copy)."""
     start, end = buffer_range(data)
     return start <= array.__array_interface__["data"][0] < end
-
-
-@pytest.fixture
-def frame_rows() -> int:
-    return 3000
 
 
 def sample_frame(rows: int) -> pd.DataFrame:
@@ -65,12 +43,3 @@ def sample_frame(rows: int) -> pd.DataFrame:
             "nullable_float": pd.array([i / 4 if i % 6 else None for i in index], dtype="Float64"),
         }
     )
-
-
-@pytest.fixture(scope="session")
-def hypha_server() -> Any:
-    """The URL of one real Hypha server on 127.0.0.1, shared by the whole test session."""
-    from hypha_arrow.tools.local_server import LocalServer
-
-    with LocalServer() as server:
-        yield server.url

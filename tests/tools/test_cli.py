@@ -1,18 +1,14 @@
-"""The hypha-arrow command: inspect prints a frame's anatomy; demo runs end to end."""
+"""The hypha-arrow command: inspect prints a frame's anatomy (the demo, which starts a server,
+is tests/server/test_demo.py)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 
 import hypha_arrow
-
-
-def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hypha_arrow.tools.cli", *args], input=stdin, capture_output=True, timeout=300)
+from tests.support.cli import run_cli
 
 
 def test_inspect_prints_header_skeleton_schema_and_sizes(tmp_path) -> None:
@@ -20,7 +16,7 @@ def test_inspect_prints_header_skeleton_schema_and_sizes(tmp_path) -> None:
                                        config=hypha_arrow.Config(compression_algorithm="lz4"))
     path = tmp_path / "frame.bin"
     path.write_bytes(frame)
-    result = run("inspect", str(path))
+    result = run_cli("inspect", str(path))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["header"] == {"type": "method", "to": "ws/c:s"}
@@ -32,16 +28,7 @@ def test_inspect_prints_header_skeleton_schema_and_sizes(tmp_path) -> None:
 
 
 def test_inspect_reads_stdin_and_rejects_garbage() -> None:
-    good = run("inspect", "-", stdin=hypha_arrow.encode([1, 2, 3]))
+    good = run_cli("inspect", "-", stdin=hypha_arrow.encode([1, 2, 3]))
     assert good.returncode == 0 and json.loads(good.stdout)["hybrid"] is False
-    bad = run("inspect", "-", stdin=b"\xc1\xc1")
+    bad = run_cli("inspect", "-", stdin=b"\xc1\xc1")
     assert bad.returncode == 1 and "not a valid frame" in bad.stderr.decode()
-
-
-def test_demo_runs_through_a_local_server_and_shows_what_arrived() -> None:
-    result = run("demo", "--rows", "20000", "--repeat", "1")
-    assert result.returncode == 0, result.stderr
-    out = result.stdout.decode()
-    assert "pandas.DataFrame shape=(20000, 3)" in out
-    assert "numpy.ndarray shape=(512, 512, 3) dtype=uint8" in out
-    assert "DataFrame 20000 rows" in out and "Server stopped." in out

@@ -21,7 +21,7 @@ def test_the_codec_never_imports_hypha_rpc() -> None:
         "hypha_arrow.decode_message(frame); hypha_arrow.inspect(frame)\n"
         "assert 'hypha_rpc' not in sys.modules, sorted(m for m in sys.modules if m.startswith('hypha_rpc'))\n"
     )
-    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).resolve().parent.parent)
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).resolve().parents[2])
 
 
 @pytest.mark.parametrize(

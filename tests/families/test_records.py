@@ -8,22 +8,17 @@ import pyarrow as pa
 import pytest
 
 import hypha_arrow
-from conftest import round_trip
+from hypha_arrow.testing import assert_same
+from tests.support.codec import round_trip
 
 RECORDS = [{"id": i, "name": f"n{i}", "score": i / 3} for i in range(2000)]
-
-
-def assert_same_records(expected: list[dict], actual: list[dict]) -> None:
-    assert actual == expected
-    assert [list(row) for row in actual] == [list(row) for row in expected]
-    assert [[type(v) for v in row.values()] for row in actual] == [[type(v) for v in row.values()] for row in expected]
 
 
 def test_uniform_records_round_trip_columnar() -> None:
     frame = hypha_arrow.encode(RECORDS)
     report = hypha_arrow.inspect(frame)
     assert report["hybrid"] and report["section"]["columns"][0]["kind"] == "records"
-    assert_same_records(RECORDS, hypha_arrow.decode(frame))
+    assert_same(RECORDS, hypha_arrow.decode(frame))
 
 
 def test_rows_with_missing_keys_and_other_key_orders_stay_exact() -> None:
@@ -35,12 +30,12 @@ def test_rows_with_missing_keys_and_other_key_orders_stay_exact() -> None:
             rows.append({"name": f"n{i}", "id": i, "extra": None})
         else:
             rows.append({"extra": i * 2, "id": i})
-    assert_same_records(rows, round_trip(rows))
+    assert_same(rows, round_trip(rows))
 
 
 def test_columns_of_mixed_or_nested_values_are_kept_exactly() -> None:
     rows = [{"v": i if i % 2 else str(i), "tags": ["a", {"b": i}], "big": 2**64 - 1 - i} for i in range(600)]
-    assert_same_records(rows, round_trip(rows))
+    assert_same(rows, round_trip(rows))
 
 
 def test_records_as_pandas_gives_a_dataframe() -> None:
@@ -101,7 +96,7 @@ def test_repeated_strings_are_dictionary_encoded_only_when_compressing() -> None
     packed = hypha_arrow.encode(rows, config=hypha_arrow.Config(compression_algorithm="zstd"))
     assert "dictionary" not in str(hypha_arrow.inspect(plain)["section"]["columns"][0]["type"])
     assert "dictionary" in str(hypha_arrow.inspect(packed)["section"]["columns"][0]["type"])
-    assert_same_records(rows, hypha_arrow.decode(packed))
+    assert_same(rows, hypha_arrow.decode(packed))
     for records_as in ("pandas", "arrow"):
         config = hypha_arrow.Config(records_as=records_as)
         assert str(hypha_arrow.decode(packed, config=config)["tag"].dtype if records_as == "pandas" else hypha_arrow.decode(packed, config=config).schema.field("tag").type) in ("str", "string")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PAYLOADS = {
     "float64-1e3",
     "float64-1e5",

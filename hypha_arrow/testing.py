@@ -1,7 +1,11 @@
-"""Exact equality of decoded messages, so a broken codec cannot post a fast number.
+"""Exact equality of decoded values: ``assert_same(expected, actual)``.
 
-``assert_same`` is the one strict comparison the benchmarks and the exactness tests
-(``tests/test_exactness.py``) share. "The same" means, at every level:
+hypha_arrow's contract is that ``decode(encode(x))`` is ``x`` in every detail, not merely
+``==`` to it: a codec that turns a tuple into a list, an ``int64`` column into ``float64`` or a
+``RangeIndex`` into an ``Index`` has changed the message. ``==``, ``numpy.testing`` and
+``pandas.testing`` each forgive some of that, so this one comparison (like ``pandas.testing``
+or ``polars.testing``, public) is what the tests and the benchmarks hold every decoded value
+to. "The same" means, at every level:
 
 * the same Python type (``1`` vs ``1.0`` vs ``True`` vs ``numpy.int64(1)``, ``list`` vs
   ``tuple`` vs ``ndarray``, ``str`` vs ``numpy.str_``); dicts with the same keys, key types
@@ -15,7 +19,10 @@
 * pandas DataFrame/Series/Index under ``pandas.testing`` with every check on, plus the
   types of column labels, index values and index names, the cells of object columns,
   categories, ``attrs`` and ``flags.allows_duplicate_labels``;
-* pyarrow tables, batches and arrays equal with their (field and schema) metadata.
+* pyarrow tables, batches and arrays equal with their (field and schema) metadata;
+* polars DataFrame/Series with the same schema (or name and dtype) under ``polars.testing``
+  with exact values (a polars value means polars is already imported: this module imports
+  neither polars nor hypha-rpc).
 
 The one allowance: where a plain ``dict`` is expected, hypha-rpc's ``ObjectProxy`` (a dict
 subclass stock hypha-rpc decodes every dict to) is accepted, so the stock benchmark path
@@ -27,11 +34,15 @@ from __future__ import annotations
 import datetime
 import decimal
 import math
+import sys
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+
+__all__ = ["MismatchError", "assert_same"]
 
 
 class MismatchError(AssertionError):
@@ -57,6 +68,9 @@ def assert_same(expected: Any, actual: Any, where: str = "message") -> None:
         if isinstance(expected, kind):
             check(expected, actual, where)
             return
+    if _is_polars(expected):
+        _same_polars(expected, actual, where)
+        return
     _same_scalar(expected, actual, where)
 
 
@@ -387,14 +401,14 @@ def _same_extension_array(expected: Any, actual: Any, where: str) -> None:
 # ---------------------------------------------------------------- pyarrow
 
 
-def _same_arrow_type(expected: pa.DataType, actual: pa.DataType, where: str) -> None:
-    if not expected.equals(actual, check_metadata=True):
+def _same_arrow_type(expected: pa.DataType, actual: pa.DataType, where: str, *, metadata: bool = True) -> None:
+    if not expected.equals(actual, check_metadata=metadata):
         _fail(where, f"expected Arrow type {expected}, got {actual}")
 
 
-def _same_arrow_array(expected: pa.Array, actual: Any, where: str) -> None:
+def _same_arrow_array(expected: pa.Array, actual: Any, where: str, *, metadata: bool = True) -> None:
     _same_type(expected, actual, where)
-    _same_arrow_type(expected.type, actual.type, where)
+    _same_arrow_type(expected.type, actual.type, where, metadata=metadata)
     if len(expected) != len(actual) or expected.null_count != actual.null_count:
         _fail(where, f"expected {len(expected)} values ({expected.null_count} null), got {len(actual)} ({actual.null_count} null)")
     if not expected.equals(actual):  # Arrow's equality says NaN != NaN: compare the values
@@ -422,7 +436,35 @@ def _same_arrow_table(expected: pa.Table | pa.RecordBatch, actual: Any, where: s
         want, got = expected.column(index), actual.column(index)
         if isinstance(want, pa.ChunkedArray):  # a table's chunking is not part of its value
             want, got = want.combine_chunks(), got.combine_chunks()
-        _same_arrow_array(want, got, f"{where}[{name!r}]")
+        # the schema, compared above, holds the field metadata: pyarrow leaves a column's own
+        # type without the nested part of it when a table is built from arrays and a schema
+        _same_arrow_array(want, got, f"{where}[{name!r}]", metadata=False)
+
+
+# ---------------------------------------------------------------- polars
+
+
+def _is_polars(value: Any) -> bool:
+    polars = sys.modules.get("polars")  # never imported here: a polars value brought it in
+    return polars is not None and isinstance(value, (polars.DataFrame, polars.Series))
+
+
+def _same_polars(expected: Any, actual: Any, where: str) -> None:
+    import polars.testing
+
+    _same_type(expected, actual, where)
+    if isinstance(expected, sys.modules["polars"].DataFrame):
+        if expected.schema != actual.schema:
+            _fail(where, f"expected schema {expected.schema}, got {actual.schema}")
+        check = polars.testing.assert_frame_equal
+    else:
+        if (expected.name, expected.dtype) != (actual.name, actual.dtype):
+            _fail(where, f"expected Series {expected.name!r} of {expected.dtype}, got {actual.name!r} of {actual.dtype}")
+        check = polars.testing.assert_series_equal
+    try:
+        check(expected, actual, check_exact=True)
+    except AssertionError as error:
+        _fail(where, str(error))
 
 
 _CHECKS: tuple[tuple[type | tuple[type, ...], Any], ...] = (

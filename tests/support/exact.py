@@ -1,7 +1,7 @@
 """Exactness checking for hypha_arrow: round-trip helpers and hypothesis strategies of awkward values.
 
 The codec's promise: ``decode(encode(x))`` is exactly ``as_delivered(x)`` (same Python types,
-dtypes, values, labels, order and flags, as ``benchmarks.verify.assert_same`` checks them), or
+dtypes, values, labels, order and flags, as ``hypha_arrow.testing.assert_same`` checks them), or
 ``encode`` raises ``EncodeError``. A frame our encoder produced that our decoder refuses, and any
 other exception from either side, is a bug. ``as_delivered`` is the one place where the expected
 value differs from the sent one: the documented rules (README "What travels how", wire format
@@ -30,7 +30,6 @@ import shutil
 import sys
 import tempfile
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,12 +40,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import hypha_arrow
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) leaves the root off the path
-    sys.path.insert(0, str(REPO_ROOT))
-
-from benchmarks.verify import MismatchError, assert_same  # noqa: E402
+from hypha_arrow.testing import assert_same
 
 EXAMPLES = int(os.environ.get("HYPHA_ARROW_EXAMPLES", "60"))
 PROPERTY_SETTINGS = settings(
@@ -56,9 +50,6 @@ PROPERTY_SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
 HEADER = {"type": "method", "from": "ws-a/caller", "to": "ws-a/callee:svc", "method": "svc.echo", "session": "s1"}
-
-__all__ = ["MismatchError", "as_delivered", "assert_same"]
-
 
 # ---------------------------------------------------------------- what a value looks like on arrival
 
@@ -200,6 +191,10 @@ def object_array(values: list[Any], shape: tuple[int, ...] | None = None, order:
 def object_series(values: list[Any], **options: Any) -> pd.Series:
     """A Series of dtype object holding exactly ``values`` (pandas 3 would infer ``str`` from strings)."""
     return pd.Series(object_array(values), dtype=object, **options)
+
+
+def frame_of(column: Any, **options: Any) -> pd.DataFrame:
+    return pd.DataFrame({"a": column}, **options)
 
 
 def as_series(values: Any, **options: Any) -> pd.Series:

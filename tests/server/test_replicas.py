@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import redis  # installed with hypha; used only to wait for the server
-from test_rpc_values import assert_same
 
 import hypha_arrow
 from hypha_arrow.rpc.peers import METHOD_TAG
+from hypha_arrow.testing import assert_same
 from hypha_arrow.tools.local_server import LocalServer, free_port
 
 PUBLIC_URL = "http://127.0.0.1:9"
