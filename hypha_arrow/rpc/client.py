@@ -177,7 +177,8 @@ class ArrowRPC(RPC):
         session = transfer.session_of(key)
         if session == key:
             return heartbeat
-        timer = self._object_store.get(session, {}).get("timer") if session else None
+        store = self._object_store.get(session) if session else None  # the key is the sender's to choose
+        timer = store.get("timer") if isinstance(store, dict) else None
         if timer is not None and hasattr(timer, "reset"):
             timer.reset()
         return False

@@ -111,6 +111,7 @@ async def send(rpc: Any, state: ArrowState, package: bytes, target_id: str, sess
         await _forget(rpc, target_id, message_id)
         raise ConnectionError(f"{STOCK_REFUSAL}: {target_id} answered as a stock client")
     size = chunk_size(len(package)) if hybrid else rpc._long_message_chunk_size
+
     def abandoned() -> bool:
         return sending is not None and sending.call is not None and sending.call.done()
 
@@ -120,6 +121,8 @@ async def send(rpc: Any, state: ArrowState, package: bytes, target_id: str, sess
         # no reply awaited: messages arrive in order, and a send left waiting for one
         # when a client disconnects ends in a cancelled-task traceback
         await _cache_method(rpc, target_id, "process", reply=False)(message_id, heartbeat)
+    except asyncio.CancelledError:  # hypha-rpc cancels its sends when this client disconnects
+        raise
     except BaseException:
         await _forget(rpc, target_id, message_id)
         raise
@@ -164,9 +167,8 @@ async def _send_chunks(
     try:
         for index, start in enumerate(range(0, len(package), size)):
             while acks and index - acknowledged >= WINDOW:
-                done, ack = acks.popleft()
-                await ack
-                acknowledged = done + 1
+                await acks[0][1]  # popped once read: a send cancelled here leaves none unread
+                acknowledged = acks.popleft()[0] + 1
             await pacer.acquire()
             if _connection_lost(rpc):
                 raise ConnectionError("the connection to the server was lost during a chunked send")
@@ -178,11 +180,14 @@ async def _send_chunks(
             else:
                 sent.append(store(message_id, index, chunk, heartbeat))
                 if len(sent) >= IN_FLIGHT:
-                    await sent.popleft()
+                    await sent[0]
+                    sent.popleft()
         while sent:
-            await sent.popleft()
+            await sent[0]
+            sent.popleft()
         while acks:
-            await acks.popleft()[1]
+            await acks[0][1]
+            acks.popleft()
     finally:
         for unsent in (*sent, *(ack for _, ack in acks)):  # after a failure their errors repeat it
             unsent.add_done_callback(_consume)
