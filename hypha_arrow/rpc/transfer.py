@@ -37,10 +37,11 @@ CHUNK_MAX = 15 << 20
 MAX_CHUNKS = 400
 IN_FLIGHT = 8
 """Chunks queued for sending at once: enough to keep the socket busy, few enough to bound memory."""
-ACK_EVERY = 8
-WINDOW = 32
-"""Chunks sent but not yet acknowledged, at most: far under the ~100 messages the server
-queues for an HTTP client, and at 1 MiB chunks enough to keep a loopback link busy."""
+ACK_EVERY = 16
+WINDOW = 48
+"""Chunks sent but not yet acknowledged, at most: half the ~100 messages the server queues for
+an HTTP client. Measured on an 80 MB loopback echo (medians of 9, 3 alternating rounds): 8/32
+cost 5-10% against no window, 16/64 about half that; 16/48 keeps more room for HTTP."""
 KEY_MARK = "~ha~"
 """Between a session id and the unique suffix of a hybrid message's cache key."""
 CLEANUP_TIMEOUT = 5.0
@@ -116,11 +117,12 @@ async def send(rpc: Any, state: ArrowState, package: bytes, target_id: str, sess
         return sending is not None and sending.call is not None and sending.call.done()
 
     try:
-        await _send_chunks(rpc, state.pacer, package, size, target_id, message_id, heartbeat, abandoned)
+        acks = await _send_chunks(rpc, state.pacer, package, size, target_id, message_id, heartbeat, abandoned)
         await state.pacer.acquire()
         # no reply awaited: messages arrive in order, and a send left waiting for one
         # when a client disconnects ends in a cancelled-task traceback
         await _cache_method(rpc, target_id, "process", reply=False)(message_id, heartbeat)
+        await _all_read(acks)  # after `process`: the last acknowledgements cost no round trip
     except asyncio.CancelledError:  # hypha-rpc cancels its sends when this client disconnects
         raise
     except BaseException:
@@ -153,11 +155,11 @@ def session_of(key: str) -> str:
 
 async def _send_chunks(
     rpc: Any, pacer: Pacer, package: bytes, size: int, target_id: str, message_id: str, heartbeat: bool, abandoned: Callable[[], bool]
-) -> None:
+) -> deque[asyncio.Future]:
     """Send the chunks pipelined, with every ``ACK_EVERY``-th one acknowledged, and never more
     than ``WINDOW`` unacknowledged: the server queues only about 100 messages for an HTTP
     client and drops the rest, and a receiver handles a connection's messages in order, so
-    one acknowledgement covers every chunk before it."""
+    one acknowledgement covers every chunk before it. Returns the acknowledgements still due."""
     store = _cache_method(rpc, target_id, "set", reply=False)
     store_acknowledged = _cache_method(rpc, target_id, "set")
     view = memoryview(package)
@@ -182,15 +184,24 @@ async def _send_chunks(
                 if len(sent) >= IN_FLIGHT:
                     await sent[0]
                     sent.popleft()
-        while sent:
-            await sent[0]
-            sent.popleft()
-        while acks:
-            await acks[0][1]
-            acks.popleft()
-    finally:
-        for unsent in (*sent, *(ack for _, ack in acks)):  # after a failure their errors repeat it
-            unsent.add_done_callback(_consume)
+        await _all_read(sent)
+    except BaseException:
+        for unread in (*sent, *(ack for _, ack in acks)):  # after a failure their errors repeat it
+            unread.add_done_callback(_consume)
+        raise
+    return deque(ack for _, ack in acks)
+
+
+async def _all_read(pending: deque[asyncio.Future]) -> None:
+    """Await each queued send in order, dropping it once read; after a failure the rest are read too."""
+    try:
+        while pending:
+            await pending[0]
+            pending.popleft()
+    except BaseException:
+        for unread in pending:
+            unread.add_done_callback(_consume)
+        raise
 
 
 def _consume(sent: asyncio.Future) -> None:
