@@ -12,6 +12,7 @@ The codec core never imports hypha-rpc; nothing here imports it before it is use
 from __future__ import annotations
 
 import contextvars
+import importlib
 import weakref
 from typing import Any
 
@@ -63,7 +64,7 @@ def _install() -> None:
     from . import seams
 
     seams.check()  # before the subclasses are defined: a missing base class is reported, not raised
-    from . import client  # noqa: F401 - subclasses the stock classes, so before they are rebound
+    importlib.import_module(f"{__name__}.client")  # subclasses the stock classes: before they are rebound
     from .frames import MsgpackShim
 
     seams.install({"msgpack": MsgpackShim, "RPC": _new_rpc, "WebsocketRPCConnection": _new_websocket_connection})
