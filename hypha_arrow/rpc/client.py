@@ -25,7 +25,6 @@ from typing import Any
 
 from hypha_rpc.rpc import RPC, RemoteFunction
 from hypha_rpc.websocket_client import WebsocketRPCConnection
-from websockets.protocol import State
 
 from .. import framing
 from ..config import Config
@@ -274,15 +273,3 @@ class ArrowWebsocketConnection(WebsocketRPCConnection):
 
     def _ws_connect_kwargs(self) -> dict[str, Any]:
         return super()._ws_connect_kwargs() | {"compression": None, "max_size": MAX_INBOUND_FRAME}
-
-    async def emit_message(self, data: bytes) -> None:
-        """Refuse to send on a websocket that is down before hypha-rpc's reconnection began.
-
-        hypha-rpc would open a second connection there, which races its own reconnection
-        (seen as a client that never reconnects after a server restart); once the
-        reconnection is under way, hypha-rpc waits for it and sends, as stock.
-        """
-        websocket = getattr(self, "_websocket", None)
-        if websocket is not None and websocket.state is not State.OPEN and getattr(self, "_reconnected_event", None) is None:
-            raise ConnectionError("the connection to the server is down; hypha-rpc reconnects by itself")
-        await super().emit_message(data)

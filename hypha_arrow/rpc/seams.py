@@ -60,7 +60,7 @@ _METHODS: dict[str, dict[str, tuple[str, ...]]] = {
         "_process_message": ("key", "heartbeat", "context"),
     },
     "hypha_rpc.rpc:RemoteFunction": {"__call__": ()},
-    "hypha_rpc.websocket_client:WebsocketRPCConnection": {"_ws_connect_kwargs": (), "emit_message": ("data",)},
+    "hypha_rpc.websocket_client:WebsocketRPCConnection": {"_ws_connect_kwargs": ()},
 }
 _INSTANCE_ATTRIBUTES = ("_object_store", "_long_message_chunk_size", "_local_workspace", "_client_id", "_server_base_url", "_encryption_enabled", "_emit_message")
 _REMOTE_FUNCTION_ATTRIBUTES = ("_rpc", "_encoded_method", "_target_encryption_pub")
