@@ -83,12 +83,13 @@ def _arrow_config() -> Config | None:
 
 def _new_rpc(*args: Any, **kwargs: Any) -> Any:
     """What ``connect_to_server`` constructs: an ``ArrowRPC`` when hypha_arrow asked for one."""
-    from . import seams
+    from hypha_rpc.rpc import RPC  # never rebound: the stock class itself
+
     from .client import ArrowRPC
 
     config = _arrow_config()
     if config is None:
-        return seams.original("hypha_rpc.rpc", "RPC")(*args, **kwargs)
+        return RPC(*args, **kwargs)
     rpc = ArrowRPC(*args, arrow=config, **kwargs)
     _live.add(rpc)
     weakref.finalize(rpc, _release)

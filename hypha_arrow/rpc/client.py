@@ -82,7 +82,7 @@ class ArrowRPC(RPC):
 
     def emit(self, main_message: dict[str, Any], extra_data: dict[str, Any] | None = None) -> Any:
         """Stock frames, with the ``_ha`` header key: a peer hearing from us learns what we read."""
-        token = SENDING.set(Sending(self.arrow, str(main_message.get("to", "")), hybrid=False))
+        token = SENDING.set(Sending(self.arrow, hybrid=False))
         try:
             return super().emit(main_message, extra_data)
         finally:
@@ -191,10 +191,10 @@ class ArrowRemoteFunction(RemoteFunction):
         state: ArrowState = self._rpc.arrow
         target = self._encoded_method.get("_rtarget", "")
         hybrid = state.reads_hybrid(target, tagged=bool(self._encoded_method.get(METHOD_TAG)))
-        first = self._send(Sending(state, target, hybrid), arguments, kwargs)
+        first = self._send(Sending(state, hybrid), arguments, kwargs)
         if not first.columns:
             return first.call
-        return _resent_stock_if_refused(first.call, lambda: self._send(Sending(state, target, False), arguments, kwargs).call, state, target)
+        return _resent_stock_if_refused(first.call, lambda: self._send(Sending(state, False), arguments, kwargs).call, state, target)
 
     def _send(self, sending: Sending, arguments: tuple[Any, ...], kwargs: dict[str, Any]) -> Sending:
         sending.encrypting = bool(self._rpc._encryption_enabled and self._target_encryption_pub)

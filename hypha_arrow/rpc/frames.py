@@ -31,7 +31,6 @@ class Sending:
     """The frame a hypha_arrow connection is building on this task."""
 
     state: ArrowState
-    target: str
     hybrid: bool
     """The target reads hybrid frames, so values may go to the Arrow section."""
     encrypting: bool = False
