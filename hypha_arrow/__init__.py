@@ -10,13 +10,13 @@ One obvious API: ``encode_message``/``decode_message`` for hypha-rpc frames,
 from typing import Any
 
 from .config import Config
-from .errors import DecodeError, EncodeError, HyphaArrowError, IncompatibleHyphaRPC
+from .errors import DecodeError, EncodeError, HyphaArrowError, IncompatibleHyphaRPC, TransferRefused
 from .framing import decode, decode_message, encode, encode_message
 from .inspection import inspect
 
 _RPC_API = ("connect_to_server", "enable", "disable")
 
-__all__ = ["Config", "DecodeError", "EncodeError", "HyphaArrowError", "IncompatibleHyphaRPC", "decode", "decode_message", "encode", "encode_message", "inspect", *_RPC_API]
+__all__ = ["Config", "DecodeError", "EncodeError", "HyphaArrowError", "IncompatibleHyphaRPC", "TransferRefused", "decode", "decode_message", "encode", "encode_message", "inspect", *_RPC_API]
 
 
 def __getattr__(name: str) -> Any:

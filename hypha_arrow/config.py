@@ -14,6 +14,7 @@ families because the families import this module, and ``DEFAULT_CONFIG`` needs t
 COMPRESSION_ALGORITHMS = (None, "lz4", "zstd", "auto")
 RECORDS_AS = ("list", "pandas", "arrow")
 
+MiB = 1 << 20
 GiB = 1 << 30
 _C_INT = (-(1 << 31), (1 << 31) - 1)
 DEFAULT_MAX_DEPTH = 512
@@ -37,11 +38,19 @@ class Config:
       records_as: what a record list decodes to: "list" of dicts, "pandas", "arrow".
 
     Decoding limits (checked before anything is allocated):
-      max_frame_bytes, max_section_bytes, max_decompressed_bytes, max_columns, max_depth.
+      max_frame_bytes, max_section_bytes, max_columns, max_depth;
+      max_decompressed_bytes: what a compressed Arrow section may inflate to, checked from
+        its declared sizes before anything is inflated.
 
-    Receiving over RPC:
-      transfer_idle_timeout: seconds without a new chunk after which a partial chunked
-        message is dropped (its sender left or lost its connection mid-transfer).
+    Receiving over RPC (budgets for what any client of the server may send this one; a chunk
+    or message over one is refused with an error to its sender, and its message freed):
+      max_message_bytes: bytes of one chunked message.
+      max_pending_bytes_per_sender, max_pending_bytes: bytes of unfinished chunked messages
+        held at once for one sender, and for all senders together.
+      max_partial_messages_per_sender, max_partial_messages: how many of them at once.
+      max_chunks: chunks of one message (stock senders send 256 KiB chunks).
+      transfer_deadline: seconds from a message's ``create`` by which it must be complete.
+      transfer_idle_timeout: seconds without a new chunk after which it is dropped.
     """
 
     enable_binary_optimization: bool = True
@@ -53,10 +62,17 @@ class Config:
     records_as: str = "list"
     max_frame_bytes: int = 4 * GiB
     max_section_bytes: int = 4 * GiB
-    max_decompressed_bytes: int = 4 * GiB
+    max_decompressed_bytes: int = 256 * MiB
     max_columns: int = 10_000
     max_depth: int = DEFAULT_MAX_DEPTH
-    transfer_idle_timeout: float = 60.0
+    max_message_bytes: int = 1536 * MiB
+    max_pending_bytes_per_sender: int = 1536 * MiB
+    max_pending_bytes: int = 2 * GiB
+    max_partial_messages_per_sender: int = 256
+    max_partial_messages: int = 1024
+    max_chunks: int = 8192
+    transfer_deadline: float = 300.0
+    transfer_idle_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         patterns = _names(self.optimization_patterns)
@@ -74,15 +90,23 @@ class Config:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
         _require_non_negative(self, "binary_threshold")
-        for name in ("max_frame_bytes", "max_section_bytes", "max_decompressed_bytes", "max_columns", "max_depth"):
+        for name in _POSITIVE_INTS:
             _require_non_negative(self, name, minimum=1)
-        timeout = self.transfer_idle_timeout
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
-            raise ValueError(f"transfer_idle_timeout must be a number of seconds > 0, got {timeout!r}")
+        for name in ("transfer_deadline", "transfer_idle_timeout"):
+            seconds = getattr(self, name)
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+                raise ValueError(f"{name} must be a number of seconds > 0, got {seconds!r}")
 
     def uses(self, pattern: str) -> bool:
         """Whether a family of values goes columnar under this config."""
         return self.enable_binary_optimization and pattern in self.optimization_patterns
+
+
+_POSITIVE_INTS = (
+    "max_frame_bytes", "max_section_bytes", "max_decompressed_bytes", "max_columns", "max_depth",
+    "max_message_bytes", "max_pending_bytes_per_sender", "max_pending_bytes",
+    "max_partial_messages_per_sender", "max_partial_messages", "max_chunks",
+)
 
 
 def _names(patterns: object) -> frozenset[str]:

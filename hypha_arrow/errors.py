@@ -41,3 +41,10 @@ class EncodeError(HyphaArrowError, TypeError):
 
 class IncompatibleHyphaRPC(HyphaArrowError, RuntimeError):
     """The installed hypha-rpc lacks an internal the RPC layer relies on (``reason`` lists them)."""
+
+
+class TransferRefused(HyphaArrowError, PermissionError):
+    """A chunked message a receiver would not take: over one of its budgets (``Config``), or
+    not the sender's to touch (only the client that created a message may add to it, process
+    it or remove it). ``path`` is the message's key. Raised in the receiver, it reaches the
+    sender as the error of the chunk, ``create`` or ``process`` call."""

@@ -208,12 +208,39 @@ def decode_objects(data: Buffer, count: int, config: Config) -> tuple[list[Any],
     """The first ``count`` msgpack objects (None for any missing after the first), the last
     one's Arrow section resolved into it, and the values taken from that section (for
     callers that must not walk them again)."""
-    frame = FrameReader(data, config)
-    objects = [frame.read(optional=i > 0) for i in range(count)]
-    last = objects[-1]
-    if is_skeleton(last):
-        return objects, _resolve(frame, last, config)
-    return objects, []
+    parts = FrameParts(data, count, config)
+    return parts.objects, parts.resolve()
+
+
+class FrameParts:
+    """A frame read in two steps: its msgpack objects at once, its Arrow section on ``resolve``.
+
+    Between the two, a receiver can see who sent the frame and what the section will cost
+    (``section_work``), and decode a large one off its event loop.
+    """
+
+    __slots__ = ("objects", "_frame", "_config")
+
+    def __init__(self, data: Buffer, count: int, config: Config) -> None:
+        self._frame = FrameReader(data, config)
+        self._config = config
+        self.objects = [self._frame.read(optional=i > 0) for i in range(count)]
+
+    @property
+    def section_work(self) -> int:
+        """Bytes the section's decoding touches: its length, or for a compressed one the most it
+        may inflate to (checked against the limit before inflating)."""
+        last = self.objects[-1]
+        if not is_skeleton(last):
+            return 0
+        descriptor = last[DESCRIPTOR_KEY]
+        compressed = isinstance(descriptor, dict) and descriptor.get("compression") is not None
+        return self._config.max_decompressed_bytes if compressed else self._frame.size - self._frame.end
+
+    def resolve(self) -> list[Any]:
+        """Decode the section into the last object in place; the values taken from it."""
+        last = self.objects[-1]
+        return _resolve(self._frame, last, self._config) if is_skeleton(last) else []
 
 
 def decode(data: Buffer, *, config: Config | None = None) -> Any:

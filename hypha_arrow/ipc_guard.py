@@ -47,12 +47,14 @@ class StreamLayout:
 def scan(
     stream: pa.Buffer, max_inflated_bytes: int, allowed_extensions: frozenset[str], *, with_sizes: bool = False
 ) -> StreamLayout:
-    """Check the stream is one schema, dictionaries, exactly one batch; bound its inflated size;
+    """Check the stream is one schema, dictionaries, exactly one batch; bound what its compressed
+    buffers inflate to (an uncompressed body is already in memory, bounded by the frame's size);
     refuse extension types outside ``allowed_extensions``. ``with_sizes`` also lists the
     record batch's buffer sizes (read anyway when the stream is compressed)."""
     reader = pa.ipc.MessageReader.open_stream(stream)
     layout = StreamLayout()
     kinds = []
+    inflating = 0  # bytes the compressed buffers inflate to: what the limit bounds
     while True:
         try:
             message = reader.read_next_message()
@@ -67,15 +69,16 @@ def scan(
             body = message.body.size if message.body is not None else 0
             if not (compressed := _is_compressed(message)) and not with_sizes:
                 layout.inflated_bytes += body
-            else:
-                sizes = _batch_buffers(message)
-                layout.inflated_bytes += _inflated_size(message.body, sizes, compressed, body)
-                if message.type == "record batch":
-                    layout.batch_buffer_sizes = [length for _, length in sizes]
-            if layout.inflated_bytes > max_inflated_bytes:
-                raise DecodeError(
-                    f"Arrow section inflates to more than max_decompressed_bytes={max_inflated_bytes}"
-                )
+                continue
+            sizes = _batch_buffers(message)
+            inflated = _inflated_size(message.body, sizes, compressed, body)
+            layout.inflated_bytes += inflated
+            if message.type == "record batch":
+                layout.batch_buffer_sizes = [length for _, length in sizes]
+            if compressed:
+                inflating += inflated
+                if inflating > max_inflated_bytes:
+                    raise DecodeError(f"Arrow section inflates to more than max_decompressed_bytes={max_inflated_bytes}")
     if not kinds or kinds[0] != "schema" or kinds.count("schema") != 1:
         raise DecodeError("Arrow section must start with its one schema")
     if kinds.count("record batch") != 1 or kinds[-1] != "record batch":

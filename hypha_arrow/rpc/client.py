@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,14 +28,22 @@ from hypha_rpc.websocket_client import WebsocketRPCConnection
 
 from .. import framing
 from ..config import Config
+from ..errors import DecodeError
 from ..families import LIST_FAMILIES, family_for
-from . import transfer
+from . import budgets, transfer
+from .heap import HeapTrimmer
 from .frames import RECEIVING, SENDING, Receiving, Sending
 from .peers import METHOD_TAG, Peers
 from .stock_forms import STOCK_REFUSAL, from_stock_form
 
 MAX_INBOUND_FRAME = 32 << 20
 """Inbound websocket frame limit for hypha_arrow clients (stock: 1 MiB); above the largest chunk."""
+OFF_LOOP_BYTES = 4 << 20
+"""Frames, Arrow sections and joins from this size on are decoded on a worker thread (any
+compressed section too: it may inflate to ``max_decompressed_bytes``); below it the thread
+hop would cost more than the work."""
+REFUSAL_METHOD = "hypha_arrow_refused"
+"""The built-in method a call whose frame was refused is redirected to, to fail with the reason."""
 
 
 @dataclass
@@ -45,7 +53,7 @@ class ArrowState:
     config: Config
     local_workspace: str | None
     pacer: transfer.Pacer
-    transfers: transfer.IncomingTransfers
+    transfers: budgets.IncomingTransfers
     peers: Peers = field(default_factory=Peers)
 
     def qualified(self, client_id: str) -> str:
@@ -70,7 +78,7 @@ class ArrowRPC(RPC):
             arrow,
             self._local_workspace,
             pacer=transfer.pacer_for(connection),
-            transfers=transfer.IncomingTransfers(self._object_store, arrow.transfer_idle_timeout),
+            transfers=budgets.IncomingTransfers(self._object_store, arrow, HeapTrimmer()),
         )
 
     # -- sending ----------------------------------------------------------------------
@@ -121,14 +129,50 @@ class ArrowRPC(RPC):
 
     # -- receiving --------------------------------------------------------------------
 
-    def _on_message(self, message: Any) -> Any:
+    async def _on_message(self, message: Any) -> None:
+        """Read a frame (a large one off the event loop), then let hypha-rpc handle it.
+
+        Async, so hypha-rpc's connection awaits each frame before reading the next: frames
+        are still handled in order, and a flood of them waits on the socket, not in memory.
+        """
         if not isinstance(message, bytes):
             return super()._on_message(message)
-        token = RECEIVING.set(Receiving(self.arrow, trusted_sender=None))
+        receiving = Receiving(self.arrow, trusted_sender=None)
         try:
-            return super()._on_message(message)
+            await self._unpack(message, receiving)
+        except DecodeError as error:
+            self._log.warning("Refused a %d-byte frame: %s", len(message), error)
+            return
+        token = RECEIVING.set(receiving)
+        try:
+            super()._on_message(message)
+        except Exception as error:  # hypha-rpc's own handler would log the whole frame
+            self._log.error("Failed to handle a %d-byte frame from %s: %r", len(message), receiving.trusted_sender, error)
         finally:
             RECEIVING.reset(token)
+
+    async def _unpack(self, data: bytes, receiving: Receiving) -> None:
+        """Decode ``data`` into ``receiving`` for the ``Unpacker`` hypha-rpc builds next.
+
+        A frame whose Arrow section is refused (over a limit, malformed) becomes a call of
+        ``REFUSAL_METHOD`` when it was a call awaiting a reply, so the caller gets the error
+        at once instead of a timeout; otherwise ``DecodeError`` is raised.
+        """
+        config = self.arrow.config
+        parts = await _off_loop_if(len(data) >= OFF_LOOP_BYTES, framing.FrameParts, data, 2, config)
+        header, extra = parts.objects
+        if type(header) is dict:
+            sender = receiving.trusted_sender or header.get("from")
+            if isinstance(sender, str):
+                receiving.trusted_sender = sender
+                self.arrow.peers.heard(sender, header)
+        try:
+            columns = await _off_loop_if(parts.section_work >= OFF_LOOP_BYTES, parts.resolve)
+        except DecodeError as error:
+            parts.objects = _refusal(header, extra, error)
+            columns = []
+        receiving.arrow_values.update(id(value) for value in columns)
+        receiving.parts = parts
 
     def _decode(self, a_object: Any, *args: Any, **kwargs: Any) -> Any:
         receiving = RECEIVING.get()
@@ -138,34 +182,71 @@ class ArrowRPC(RPC):
             return from_stock_form(a_object)
         return super()._decode(a_object, *args, **kwargs)
 
+    def add_service(self, api: Any, overwrite: bool = False) -> Any:
+        if isinstance(api, dict) and api.get("id") == "built-in":
+            api = {**api, REFUSAL_METHOD: _refused_call}
+        return super().add_service(api, overwrite)
+
     async def _handle_client_disconnected(self, client_id: str) -> Any:
         self.arrow.peers.left(client_id)
         self.arrow.transfers.drop_from(client_id)
         return await super()._handle_client_disconnected(client_id)
 
-    # -- the built-in message cache: large messages arriving ------------------------------
+    # -- the built-in message cache: large messages arriving, within the budgets ----------
 
     def _create_message(self, key: str, heartbeat: bool = False, overwrite: bool = False, context: dict[str, Any] | None = None) -> Any:
+        sender = _sender(context)
+        self.arrow.transfers.admit_create(key, sender)
         result = super()._create_message(key, self._heartbeat(key, heartbeat), overwrite, context)
-        if context and context.get("from"):
-            self.arrow.transfers.started(key, context["from"])
+        self.arrow.transfers.created(key, sender)
         return result
 
     def _append_message(self, key: str, data: bytes, heartbeat: bool = False, context: dict[str, Any] | None = None) -> Any:
-        return super()._append_message(key, data, self._heartbeat(key, heartbeat), context)
+        added = self.arrow.transfers.admit_chunk(key, _sender(context), None, data)
+        result = super()._append_message(key, data, self._heartbeat(key, heartbeat), context)
+        self.arrow.transfers.stored(key, added)
+        return result
 
     def _set_message(self, key: str, index: int, data: bytes, heartbeat: bool = False, context: dict[str, Any] | None = None) -> Any:
-        return super()._set_message(key, index, data, self._heartbeat(key, heartbeat), context)
+        added = self.arrow.transfers.admit_chunk(key, _sender(context), index, data)
+        result = super()._set_message(key, index, data, self._heartbeat(key, heartbeat), context)
+        self.arrow.transfers.stored(key, added)
+        return result
 
-    def _process_message(self, key: str, heartbeat: bool = False, context: dict[str, Any] | None = None) -> Any:
-        heartbeat = self._heartbeat(key, heartbeat)
-        self.arrow.transfers.finished(key)
-        transfer.join_chunks(self._object_store.get("message_cache", {}), key)
-        token = RECEIVING.set(Receiving(self.arrow, trusted_sender=context.get("from") if context else None))
+    def _remove_message(self, key: str, context: dict[str, Any] | None = None) -> Any:
+        self.arrow.transfers.admit_remove(key, _sender(context))
         try:
-            return super()._process_message(key, heartbeat, context)
+            return super()._remove_message(key, context)
         finally:
-            RECEIVING.reset(token)
+            self.arrow.transfers.finished(key)
+
+    async def _process_message(self, key: str, heartbeat: bool = False, context: dict[str, Any] | None = None) -> Any:
+        """Join and decode the message off the event loop when it is large, then let hypha-rpc
+        handle it; its bytes count against the budgets until this returns."""
+        sender = _sender(context)
+        transfers = self.arrow.transfers
+        size = transfers.claim(key, sender)
+        heartbeat = self._heartbeat(key, heartbeat)
+        try:
+            receiving = Receiving(self.arrow, trusted_sender=sender or None)
+            cache = self._object_store.get("message_cache", {})
+            chunks = cache.get(key)
+            if isinstance(chunks, dict) and chunks:  # else hypha-rpc reports what is wrong
+                try:
+                    frame = await _off_loop_if(size >= OFF_LOOP_BYTES, transfer.join_chunks, chunks)
+                    if key not in cache:  # removed by its sender meanwhile: hypha-rpc says so
+                        return super()._process_message(key, heartbeat, context)
+                    cache[key] = {0: frame}
+                    await self._unpack(frame, receiving)
+                except (ValueError, DecodeError) as error:  # DecodeError: nothing awaits a reply
+                    raise transfers.refuse(key, str(error)) from None
+            token = RECEIVING.set(receiving)
+            try:
+                return super()._process_message(key, heartbeat, context)
+            finally:
+                RECEIVING.reset(token)
+        finally:
+            transfers.finished(key)
 
     def _heartbeat(self, key: str, heartbeat: bool) -> bool:
         """The heartbeat flag to hand hypha-rpc: a unique key's session timer is reset here.
@@ -174,7 +255,7 @@ class ArrowRPC(RPC):
         gone (a kept remote object called in a later call) is then no error, as it must not
         be: the flag only keeps a waiting call's timer from running out.
         """
-        session = transfer.session_of(key)
+        session = transfer.session_of(key) if isinstance(key, str) else key
         if session == key:
             return heartbeat
         store = self._object_store.get(session) if session else None  # the key is the sender's to choose
@@ -182,6 +263,34 @@ class ArrowRPC(RPC):
         if timer is not None and hasattr(timer, "reset"):
             timer.reset()
         return False
+
+
+def _sender(context: dict[str, Any] | None) -> str:
+    """The caller of a built-in method, as the server stated it."""
+    sender = context.get("from") if isinstance(context, dict) else None
+    return sender if isinstance(sender, str) else ""
+
+
+async def _off_loop_if(large: bool, work: Callable[..., Any], *args: Any) -> Any:
+    """``work(*args)``, on a worker thread when it is ``large``: the event loop keeps serving."""
+    if large:
+        return await asyncio.to_thread(work, *args)
+    return work(*args)
+
+
+def _refusal(header: Any, extra: Any, error: DecodeError) -> list[Any]:
+    """A refused call, rewritten as a call of ``REFUSAL_METHOD`` with the same promise; raises
+    ``error`` when the frame is no call awaiting a reply (nobody to tell)."""
+    if not (type(header) is dict and header.get("type") == "method" and type(extra) is dict and "promise" in extra):
+        raise error
+    method = header.get("method")
+    reason = f"hypha_arrow at {header.get('to')} refused the call of {method!r:.200}: {error}"
+    return [{**header, "method": f"services.built-in.{REFUSAL_METHOD}"}, {**{k: extra[k] for k in ("promise", "t") if k in extra}, "args": [reason], "with_kwargs": False}]
+
+
+def _refused_call(reason: str, context: dict[str, Any] | None = None) -> None:
+    """What a refused call runs instead: its error goes back to the caller through hypha-rpc."""
+    raise DecodeError(str(reason)[:2000])
 
 
 class ArrowRemoteFunction(RemoteFunction):

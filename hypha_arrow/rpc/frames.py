@@ -47,9 +47,12 @@ class Receiving:
 
     state: ArrowState
     trusted_sender: str | None
-    """The sender as the server stated it (chunked messages); else the header's ``from``."""
+    """The sender as the server stated it: the chunked message's context, or the header's ``from``."""
     arrow_values: set[int] = field(default_factory=set)
     """ids of the values that came out of the Arrow section: hypha-rpc's decoder leaves them be."""
+    parts: framing.FrameParts | None = None
+    """The frame, already decoded by the connection (off the event loop if large), for the
+    ``Unpacker`` hypha-rpc builds next."""
 
 
 SENDING: contextvars.ContextVar[Sending | None] = contextvars.ContextVar("hypha_arrow_sending", default=None)
@@ -111,12 +114,11 @@ class _DecodedFrame:
     """What rpc.py's ``Unpacker(...).unpack()`` calls get: the header, then the extra if any."""
 
     def __init__(self, data: bytes, receiving: Receiving) -> None:
-        (header, extra), columns = framing.decode_objects(data, 2, receiving.state.config)
-        receiving.arrow_values.update(id(value) for value in columns)
-        if type(header) is dict:
-            sender = receiving.trusted_sender or header.get("from")
-            if isinstance(sender, str):
-                receiving.state.peers.heard(sender, header)
+        parts, receiving.parts = receiving.parts, None
+        if parts is None:  # not read ahead by the connection
+            parts = framing.FrameParts(data, 2, receiving.state.config)
+            receiving.arrow_values.update(id(value) for value in parts.resolve())
+        header, extra = parts.objects
         self._objects = [header] if extra is None else [header, extra]
 
     def unpack(self) -> Any:

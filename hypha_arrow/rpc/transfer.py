@@ -7,17 +7,15 @@ message, under the server's 16 MiB inbound limit) and are pipelined, with one ac
 chunk in every ``ACK_EVERY`` bounding how many are queued on the way: the receiver handles a
 connection's messages in order, so ``process`` arrives after the last ``set``. A token bucket keeps
 every transfer under the server's per-client message rate limit, so no size of payload gets
-the connection closed. ``IncomingTransfers`` is the receiving side's bookkeeping.
+the connection closed. The receiving side's budgets are ``budgets``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import shortuuid
@@ -52,7 +50,6 @@ of 2000 in its websocket loop and 500 in its resource-limits manager: stay under
 HTTP_RATE = (80.0, 400.0)
 """The server allows anonymous HTTP clients 100 requests per second, burst 500, per IP."""
 
-_log = logging.getLogger(__name__)
 
 
 class Pacer:
@@ -130,22 +127,23 @@ async def send(rpc: Any, state: ArrowState, package: bytes, target_id: str, sess
         raise
 
 
-def join_chunks(cache: dict[str, Any], key: str) -> None:
-    """Join a message's chunks into one frame, freeing each chunk once copied.
+def join_chunks(chunks: dict[int, bytes]) -> bytes:
+    """A message's chunks as one frame, each chunk freed from ``chunks`` once copied.
 
     hypha-rpc joins with ``b"".join`` and keeps the chunks until the message is handled:
-    two copies of the payload at once. Left with one part, its join returns that part as is.
+    two copies of the payload at once. Refused unless the chunks are numbered 0 to n-1.
     """
-    chunks = cache.get(key)
-    if not isinstance(chunks, dict) or len(chunks) < 2 or set(chunks) != set(range(len(chunks))):
-        return  # malformed or single-part: hypha-rpc's own handling applies
+    if set(chunks) != set(range(len(chunks))):
+        raise ValueError(f"chunks {sorted(set(range(max(chunks, default=-1) + 1)) - set(chunks))[:10]} are missing")
+    if len(chunks) == 1:
+        return chunks[0]
     frame, view = new_frame(sum(len(part) for part in chunks.values()))
     position = 0
     for index in range(len(chunks)):
         part = chunks.pop(index)
         view[position : position + len(part)] = part
         position += len(part)
-    cache[key] = {0: frame}
+    return frame
 
 
 def session_of(key: str) -> str:
@@ -244,71 +242,3 @@ def _cache_method(rpc: Any, target_id: str, name: str, *, reply: bool = True) ->
     )
     method.__no_chunk__ = True
     return method
-
-
-@dataclass
-class _Incoming:
-    sender: str
-    chunks_seen: int = -1
-
-
-class IncomingTransfers:
-    """Chunked messages being received, so that a partial one never outlives its sender.
-
-    A sender that leaves mid-transfer never sends ``process`` or ``remove``, and hypha-rpc
-    keeps what arrived in its message cache for the life of the connection. A partial
-    message is dropped when its sender's disconnection is announced (same workspace only)
-    or when no chunk of it arrived for ``idle_timeout`` seconds (any cause: a sender in
-    another workspace, a lost connection, a server restart).
-    """
-
-    def __init__(self, object_store: dict[str, Any], idle_timeout: float) -> None:
-        self._store = object_store  # hypha-rpc creates its "message_cache" entry on first use
-        self._idle_timeout = idle_timeout
-        self._active: dict[str, _Incoming] = {}
-        self._next_sweep: asyncio.TimerHandle | None = None
-
-    def __len__(self) -> int:
-        return len(self._active)
-
-    def __repr__(self) -> str:
-        return f"IncomingTransfers({self._active!r}, sweep {'armed' if self._next_sweep else 'idle'})"
-
-    def started(self, key: str, sender: str) -> None:
-        self._active[key] = _Incoming(sender)
-        if self._next_sweep is None:
-            self._arm()
-
-    def finished(self, key: str) -> None:
-        self._active.pop(key, None)
-
-    def drop_from(self, sender: str) -> None:
-        for key, incoming in list(self._active.items()):
-            if incoming.sender == sender:
-                self._drop(key, "its sender disconnected")
-
-    def _sweep(self) -> None:
-        """Drop each message whose chunk count did not change since the last sweep."""
-        self._next_sweep = None
-        cache = self._cache()
-        for key, incoming in list(self._active.items()):
-            chunks = cache.get(key)
-            if chunks is None:  # removed by its sender
-                del self._active[key]
-            elif len(chunks) == incoming.chunks_seen:
-                self._drop(key, f"no chunk arrived for {self._idle_timeout} s")
-            else:
-                incoming.chunks_seen = len(chunks)
-        if self._active:
-            self._arm()
-
-    def _arm(self) -> None:
-        self._next_sweep = asyncio.get_running_loop().call_later(self._idle_timeout, self._sweep)
-
-    def _cache(self) -> dict[str, Any]:
-        return self._store.get("message_cache", {})
-
-    def _drop(self, key: str, reason: str) -> None:
-        incoming = self._active.pop(key)
-        chunks = self._cache().pop(key, None)
-        _log.warning("Dropped a partial message from %s (%d chunks): %s", incoming.sender, len(chunks or ()), reason)

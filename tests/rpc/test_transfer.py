@@ -18,8 +18,8 @@ from websockets.protocol import State
 from hypha_arrow.rpc import transfer
 from hypha_arrow.rpc.peers import HEADER_KEY, Peers
 from hypha_arrow.rpc.stock_forms import STOCK_REFUSAL
-from hypha_arrow.rpc.transfer import ACK_EVERY, CHUNK_MAX, CHUNK_MIN, KEY_MARK, MAX_CHUNKS, WINDOW, IncomingTransfers
-from tests.support.aio import run, until
+from hypha_arrow.rpc.transfer import ACK_EVERY, CHUNK_MAX, CHUNK_MIN, KEY_MARK, MAX_CHUNKS, WINDOW
+from tests.support.aio import run
 
 TARGET = "ws/receiver"
 SERVER = "http://server.test"
@@ -226,18 +226,15 @@ def test_chunks_are_about_chunk_min_and_larger_only_to_stay_under_max_chunks() -
 
 def test_join_chunks_joins_them_in_order_and_frees_each_chunk() -> None:
     chunks = {1: b"cd", 0: b"ab", 2: b"e"}
-    cache: dict[str, Any] = {"k": chunks}
-    transfer.join_chunks(cache, "k")
-    assert list(cache["k"]) == [0] and bytes(cache["k"][0]) == b"abcde"
+    assert transfer.join_chunks(chunks) == b"abcde"
     assert chunks == {}, "each chunk is let go once copied"
 
 
-@pytest.mark.parametrize("chunks", [{0: b"only"}, {0: b"a", 2: b"b"}, [b"a", b"b"]], ids=["single", "gap", "not-a-dict"])
-def test_join_chunks_leaves_single_part_and_malformed_messages_to_hypha_rpc(chunks: Any) -> None:
-    cache = {"k": chunks}
-    transfer.join_chunks(cache, "k")
-    transfer.join_chunks(cache, "missing")
-    assert cache == {"k": chunks} and cache["k"] is chunks
+def test_join_chunks_returns_a_single_part_as_it_is_and_refuses_gaps() -> None:
+    only = b"only"
+    assert transfer.join_chunks({0: only}) is only
+    with pytest.raises(ValueError, match=r"chunks \[1\] are missing"):
+        transfer.join_chunks({0: b"a", 2: b"b"})
 
 
 def test_session_of_a_key_send_made_unique_or_of_hypha_rpcs_own_key() -> None:
@@ -246,19 +243,3 @@ def test_session_of_a_key_send_made_unique_or_of_hypha_rpcs_own_key() -> None:
     assert transfer.session_of(f"{KEY_MARK}abc") == ""
 
 
-def test_partial_message_still_receiving_chunks_is_kept_and_dropped_once_they_stop() -> None:
-    async def body() -> None:
-        store: dict[str, Any] = {"message_cache": {"slow": {}, "done": {}}}
-        incoming = IncomingTransfers(store, idle_timeout=0.2)
-        incoming.started("slow", "ws/sender")
-        incoming.started("done", "ws/sender")
-        incoming.finished("done")
-        for index in range(20):  # one chunk every 50 ms for 1 s: five sweeps, all see progress
-            store["message_cache"]["slow"][index] = b"x"
-            await asyncio.sleep(0.05)
-        assert "slow" in store["message_cache"] and len(incoming) == 1
-        gone = await until(lambda: "slow" not in store["message_cache"], 1.0, "idle message dropped")
-        assert gone < 0.45 and len(incoming) == 0
-        assert "done" in store["message_cache"], "a finished message is hypha-rpc's to handle"
-
-    run(body)
