@@ -38,3 +38,26 @@ def test_compression_level_without_a_codec_must_fit_a_c_int() -> None:
     for level in (2**31, 10**30, 1.0, True):
         with pytest.raises(ValueError, match="compression_level"):
             hypha_arrow.Config(compression_level=level)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "name", ["max_message_bytes", "max_pending_bytes_per_sender", "max_pending_bytes", "max_partial_messages_per_sender", "max_partial_messages", "max_chunks"]
+)
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "1"])
+def test_receive_budgets_must_be_positive_ints(name: str, value: object) -> None:
+    with pytest.raises(ValueError, match=name):
+        hypha_arrow.Config(**{name: value})
+
+
+@pytest.mark.parametrize("name", ["transfer_deadline", "transfer_idle_timeout"])
+@pytest.mark.parametrize("value", [0, -1, float("nan"), True, "60"])
+def test_transfer_timeouts_must_be_positive_seconds(name: str, value: object) -> None:
+    with pytest.raises(ValueError, match=name):
+        hypha_arrow.Config(**{name: value})
+
+
+def test_default_budgets_let_a_gigabyte_through_and_bound_inflation_far_below_it() -> None:
+    config = hypha_arrow.Config()
+    assert config.max_message_bytes > (1 << 30) and config.max_pending_bytes >= config.max_pending_bytes_per_sender >= config.max_message_bytes
+    assert config.max_decompressed_bytes <= (256 << 20)
+    assert config.transfer_idle_timeout < config.transfer_deadline

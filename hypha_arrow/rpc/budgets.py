@@ -89,7 +89,8 @@ class IncomingTransfers:
         config = self._config
         if not isinstance(key, str) or len(key) > MAX_KEY_LENGTH:
             raise TransferRefused(f"refused: a message key must be a string of at most {MAX_KEY_LENGTH} characters")
-        self._refused.pop(key, None)
+        if self._refused.get(key, ("",))[0] == sender:
+            del self._refused[key]  # its sender starts it again
         partial = self._partials.get(key)
         if partial is not None:
             self._check_owner(key, partial, sender)
@@ -155,11 +156,20 @@ class IncomingTransfers:
         partial = self._owned(key, sender)
         if partial is None:
             return 0
+        if partial.processing:
+            raise TransferRefused("refused: the message is already being processed", key)
         partial.processing = True
         return partial.size
 
-    def admit_remove(self, key: Any, sender: str) -> None:
+    def admit_remove(self, key: Any, sender: str) -> bool:
+        """Whether hypha-rpc should remove the message: not when it was refused (and so dropped)
+        already, for its sender cleaning up after the refusal."""
+        refused = self._refused.get(key) if isinstance(key, str) else None
+        if refused is not None and refused[0] == sender and key not in self._partials:
+            del self._refused[key]
+            return False
         self._owned(key, sender)
+        return True
 
     def finished(self, key: str) -> None:
         """The message was handled, failed or removed: it no longer counts."""
@@ -224,6 +234,9 @@ class IncomingTransfers:
     def _release(self, key: str, partial: _Partial) -> None:
         self._count(partial.sender, messages=-1, size=-partial.size)
         self._trimmer.freed(partial.size)
+        if not self._partials and self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
 
     def _drop(self, key: str, reason: str) -> None:
         partial = self._partials.pop(key)

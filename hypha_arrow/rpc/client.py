@@ -38,6 +38,10 @@ from .stock_forms import STOCK_REFUSAL, from_stock_form
 
 MAX_INBOUND_FRAME = 32 << 20
 """Inbound websocket frame limit for hypha_arrow clients (stock: 1 MiB); above the largest chunk."""
+INBOUND_QUEUE = 4
+"""Frames the websocket may hold before this client reads them (websockets' default: 16). With
+frames up to ``MAX_INBOUND_FRAME``, that bounds what a sender can queue here while a large
+frame is decoded at 128 MiB instead of 512 MiB; the socket's own buffer keeps the link busy."""
 OFF_LOOP_BYTES = 4 << 20
 """Frames, Arrow sections and joins from this size on are decoded on a worker thread (any
 compressed section too: it may inflate to ``max_decompressed_bytes``); below it the thread
@@ -141,13 +145,16 @@ class ArrowRPC(RPC):
         try:
             await self._unpack(message, receiving)
         except DecodeError as error:
-            self._log.warning("Refused a %d-byte frame: %s", len(message), error)
+            self._log.warning("Refused a %d-byte frame from %s: %s", len(message), receiving.trusted_sender, error)
+            return
+        except Exception:  # hypha-rpc's own handler would log the whole frame
+            self._log.exception("Failed to decode a %d-byte frame from %s", len(message), receiving.trusted_sender)
             return
         token = RECEIVING.set(receiving)
         try:
             super()._on_message(message)
-        except Exception as error:  # hypha-rpc's own handler would log the whole frame
-            self._log.error("Failed to handle a %d-byte frame from %s: %r", len(message), receiving.trusted_sender, error)
+        except Exception:
+            self._log.exception("Failed to handle a %d-byte frame from %s", len(message), receiving.trusted_sender)
         finally:
             RECEIVING.reset(token)
 
@@ -214,7 +221,8 @@ class ArrowRPC(RPC):
         return result
 
     def _remove_message(self, key: str, context: dict[str, Any] | None = None) -> Any:
-        self.arrow.transfers.admit_remove(key, _sender(context))
+        if not self.arrow.transfers.admit_remove(key, _sender(context)):
+            return None
         try:
             return super()._remove_message(key, context)
         finally:
@@ -378,7 +386,7 @@ def _taken_by_codec(value: Any, config: Config) -> Any:
 
 class ArrowWebsocketConnection(WebsocketRPCConnection):
     """A websocket without permessage-deflate (Arrow compression replaces it, at far higher
-    speed) and with room for the large chunks hypha_arrow peers send."""
+    speed), with room for the large chunks hypha_arrow peers send and a short inbound queue."""
 
     def _ws_connect_kwargs(self) -> dict[str, Any]:
-        return super()._ws_connect_kwargs() | {"compression": None, "max_size": MAX_INBOUND_FRAME}
+        return super()._ws_connect_kwargs() | {"compression": None, "max_size": MAX_INBOUND_FRAME, "max_queue": INBOUND_QUEUE}

@@ -135,6 +135,9 @@ def test_a_message_refused_for_its_owner_stays_the_owners_error_and_is_nobody_el
         with pytest.raises(TransferRefused):
             cache.set("k", 0, b"x" * 11)
         assert cache.budgets.admit_chunk("k", OTHER, 0, b"x") == 0  # unknown to it: hypha-rpc says "no such key"
+        assert cache.budgets.admit_remove("k", OTHER) is True  # hypha-rpc's "no such key" again
+        assert cache.budgets.admit_remove("k", OWNER) is False  # the sender cleaning up: nothing to do, no error
+        assert cache.budgets.admit_remove("k", OWNER) is True  # once
         cache.create("k")  # the owner may start again
         cache.set("k", 0, b"x" * 10)
 
@@ -216,6 +219,8 @@ def test_a_chunk_for_a_message_being_processed_is_refused_without_dropping_it() 
         cache.budgets.claim("k", OWNER)
         with pytest.raises(TransferRefused, match="being processed"):
             cache.budgets.admit_chunk("k", OWNER, 1, b"y")
+        with pytest.raises(TransferRefused, match="already being processed"):
+            cache.budgets.claim("k", OWNER)
         assert cache.messages["k"] == {0: b"x"}
 
     run(body)
