@@ -177,6 +177,21 @@ class IncomingTransfers:
         if partial is not None:
             self._release(key, partial)
 
+    def reserve(self, sender: str, nbytes: int) -> None:
+        """Count ``nbytes`` of a frame waiting to be decoded against the sender's and the total byte budgets."""
+        config = self._config
+        for held, limit, name in (
+            (self._by_sender.get(sender, _Holdings()).size, config.max_pending_bytes_per_sender, "max_pending_bytes_per_sender"),
+            (self._total.size, config.max_pending_bytes, "max_pending_bytes"),
+        ):
+            if held + nbytes > limit:
+                raise TransferRefused(f"refused: a {nbytes}-byte frame waiting its turn would make {held + nbytes} bytes, over {name}={limit}")
+        self._count(sender, size=nbytes)
+
+    def unreserve(self, sender: str, nbytes: int) -> None:
+        self._count(sender, size=-nbytes)
+        self._trimmer.freed(nbytes)
+
     def drop_from(self, sender: str) -> None:
         for key, partial in list(self._partials.items()):
             if partial.sender == sender and not partial.processing:
@@ -228,7 +243,7 @@ class IncomingTransfers:
         holdings.size += size
         self._total.messages += messages
         self._total.size += size
-        if not holdings.messages:
+        if not holdings.messages and not holdings.size:
             del self._by_sender[sender]
 
     def _release(self, key: str, partial: _Partial) -> None:

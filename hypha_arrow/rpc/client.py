@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,10 +28,11 @@ from hypha_rpc.websocket_client import WebsocketRPCConnection
 
 from .. import framing
 from ..config import Config
-from ..errors import DecodeError
+from ..errors import DecodeError, HyphaArrowError
 from ..families import LIST_FAMILIES, family_for
 from . import budgets, transfer
 from .heap import HeapTrimmer
+from .inbox import Inbox, off_loop
 from .frames import RECEIVING, SENDING, Receiving, Sending
 from .peers import METHOD_TAG, Peers
 from .stock_forms import STOCK_REFUSAL, from_stock_form
@@ -58,6 +59,7 @@ class ArrowState:
     local_workspace: str | None
     pacer: transfer.Pacer
     transfers: budgets.IncomingTransfers
+    inbox: Inbox
     peers: Peers = field(default_factory=Peers)
 
     def qualified(self, client_id: str) -> str:
@@ -78,12 +80,8 @@ class ArrowRPC(RPC):
 
     def __init__(self, connection: Any, *args: Any, arrow: Config, **kwargs: Any) -> None:
         super().__init__(connection, *args, **kwargs)
-        self.arrow = ArrowState(
-            arrow,
-            self._local_workspace,
-            pacer=transfer.pacer_for(connection),
-            transfers=budgets.IncomingTransfers(self._object_store, arrow, HeapTrimmer()),
-        )
+        transfers = budgets.IncomingTransfers(self._object_store, arrow, HeapTrimmer())
+        self.arrow = ArrowState(arrow, self._local_workspace, pacer=transfer.pacer_for(connection), transfers=transfers, inbox=Inbox(transfers))
 
     # -- sending ----------------------------------------------------------------------
 
@@ -121,6 +119,7 @@ class ArrowRPC(RPC):
         return encoded
 
     async def disconnect(self) -> None:
+        self.arrow.inbox.close()
         with deliberate_disconnect(self._log):
             await super().disconnect()
         from . import closed  # the package imports this module lazily, so not at the top
@@ -133,53 +132,64 @@ class ArrowRPC(RPC):
 
     # -- receiving --------------------------------------------------------------------
 
-    async def _on_message(self, message: Any) -> None:
-        """Read a frame (a large one off the event loop), then let hypha-rpc handle it.
-
-        Async, so hypha-rpc's connection awaits each frame before reading the next: frames
-        are still handled in order, and a flood of them waits on the socket, not in memory.
-        """
+    def _on_message(self, message: Any) -> None:
+        """Handle a frame now, or queue it in its sender's inbox when it needs real work (a large
+        frame, a compressed section) or the sender has work queued: frames of one sender are
+        handled in order, and no sender's large frame holds up the others'."""
         if not isinstance(message, bytes):
             return super()._on_message(message)
-        receiving = Receiving(self.arrow, trusted_sender=None)
+        config, sender = self.arrow.config, None
         try:
-            await self._unpack(message, receiving)
+            if len(message) >= OFF_LOOP_BYTES:
+                sender = _header_sender(framing.FrameReader(message, config).read())
+                self.arrow.inbox.queue(sender, lambda: self._handle_later(message, None, sender), len(message))
+                return
+            parts = framing.FrameParts(message, 2, config)
+            sender = _header_sender(parts.objects[0])
+            if self.arrow.inbox.busy(sender) or parts.section_work >= OFF_LOOP_BYTES:
+                self.arrow.inbox.queue(sender, lambda: self._handle_later(message, parts, sender), len(message))
+                return
+            receiving = self._received(parts, sender, _section_now(parts))
+        except HyphaArrowError as error:  # DecodeError, or TransferRefused by the inbox
+            self._log.warning("Refused a %d-byte frame from %s: %s", len(message), sender, error)
+            return
+        self._handle(message, receiving)
+
+    async def _handle_later(self, message: bytes, parts: framing.FrameParts | None, sender: str) -> None:
+        """``_on_message``'s work for a frame from the sender's inbox, its decoding off the event loop."""
+        config = self.arrow.config
+        try:
+            if parts is None:
+                parts = await off_loop(framing.FrameParts, message, 2, config)
+            receiving = self._received(parts, sender, await _section(parts))
         except DecodeError as error:
-            self._log.warning("Refused a %d-byte frame from %s: %s", len(message), receiving.trusted_sender, error)
+            self._log.warning("Refused a %d-byte frame from %s: %s", len(message), sender, error)
             return
-        except Exception:  # hypha-rpc's own handler would log the whole frame
-            self._log.exception("Failed to decode a %d-byte frame from %s", len(message), receiving.trusted_sender)
-            return
+        self._handle(message, receiving)
+
+    def _handle(self, message: bytes, receiving: Receiving) -> None:
         token = RECEIVING.set(receiving)
         try:
             super()._on_message(message)
-        except Exception:
+        except Exception:  # hypha-rpc's own handler would log the whole frame
             self._log.exception("Failed to handle a %d-byte frame from %s", len(message), receiving.trusted_sender)
         finally:
             RECEIVING.reset(token)
 
-    async def _unpack(self, data: bytes, receiving: Receiving) -> None:
-        """Decode ``data`` into ``receiving`` for the ``Unpacker`` hypha-rpc builds next.
-
-        A frame whose Arrow section is refused (over a limit, malformed) becomes a call of
-        ``REFUSAL_METHOD`` when it was a call awaiting a reply, so the caller gets the error
-        at once instead of a timeout; otherwise ``DecodeError`` is raised.
-        """
-        config = self.arrow.config
-        parts = await _off_loop_if(len(data) >= OFF_LOOP_BYTES, framing.FrameParts, data, 2, config)
+    def _received(self, parts: framing.FrameParts, sender: str, columns: list[Any] | DecodeError) -> Receiving:
+        """What the ``Unpacker`` hypha-rpc builds next gets: the frame, with its section's values
+        ``columns``. A frame whose section was refused (over a limit, malformed) becomes a call
+        of ``REFUSAL_METHOD`` when it was a call awaiting a reply, so the caller gets the error
+        at once instead of a timeout; otherwise ``DecodeError`` is raised."""
         header, extra = parts.objects
         if type(header) is dict:
-            sender = receiving.trusted_sender or header.get("from")
-            if isinstance(sender, str):
-                receiving.trusted_sender = sender
-                self.arrow.peers.heard(sender, header)
-        try:
-            columns = await _off_loop_if(parts.section_work >= OFF_LOOP_BYTES, parts.resolve)
-        except DecodeError as error:
-            parts.objects = _refusal(header, extra, error)
+            self.arrow.peers.heard(sender, header)
+        if isinstance(columns, DecodeError):
+            parts.objects = _refusal(header, extra, columns)
             columns = []
+        receiving = Receiving(self.arrow, trusted_sender=sender, parts=parts)
         receiving.arrow_values.update(id(value) for value in columns)
-        receiving.parts = parts
+        return receiving
 
     def _decode(self, a_object: Any, *args: Any, **kwargs: Any) -> Any:
         receiving = RECEIVING.get()
@@ -228,25 +238,29 @@ class ArrowRPC(RPC):
         finally:
             self.arrow.transfers.finished(key)
 
-    async def _process_message(self, key: str, heartbeat: bool = False, context: dict[str, Any] | None = None) -> Any:
-        """Join and decode the message off the event loop when it is large, then let hypha-rpc
-        handle it; its bytes count against the budgets until this returns."""
+    def _process_message(self, key: str, heartbeat: bool = False, context: dict[str, Any] | None = None) -> asyncio.Future:
+        """Handle the message once the sender's earlier frames are, ahead of its later ones, with
+        its join and decoding off the event loop when large; its bytes count against the
+        budgets until then. hypha-rpc awaits the future returned."""
         sender = _sender(context)
-        transfers = self.arrow.transfers
-        size = transfers.claim(key, sender)
+        size = self.arrow.transfers.claim(key, sender)
         heartbeat = self._heartbeat(key, heartbeat)
+        return self.arrow.inbox.next(sender, lambda: self._process_claimed(key, size, heartbeat, context, sender))
+
+    async def _process_claimed(self, key: str, size: int, heartbeat: bool, context: dict[str, Any] | None, sender: str) -> Any:
+        transfers = self.arrow.transfers
         try:
-            receiving = Receiving(self.arrow, trusted_sender=sender or None)
             cache = self._object_store.get("message_cache", {})
             chunks = cache.get(key)
+            receiving = Receiving(self.arrow, trusted_sender=sender or None)
             if isinstance(chunks, dict) and chunks:  # else hypha-rpc reports what is wrong
                 try:
-                    frame = await _off_loop_if(size >= OFF_LOOP_BYTES, transfer.join_chunks, chunks)
-                    if key not in cache:  # removed by its sender meanwhile: hypha-rpc says so
-                        return super()._process_message(key, heartbeat, context)
-                    cache[key] = {0: frame}
-                    await self._unpack(frame, receiving)
-                except (ValueError, DecodeError) as error:  # DecodeError: nothing awaits a reply
+                    frame = await off_loop(transfer.join_chunks, chunks) if size >= OFF_LOOP_BYTES else transfer.join_chunks(chunks)
+                    if key in cache:  # else removed by its sender meanwhile: hypha-rpc says so
+                        cache[key] = {0: frame}
+                        parts = await off_loop(framing.FrameParts, frame, 2, self.arrow.config) if size >= OFF_LOOP_BYTES else framing.FrameParts(frame, 2, self.arrow.config)
+                        receiving = self._received(parts, sender, await _section(parts))
+                except (ValueError, DecodeError) as error:  # DecodeError: no call awaiting a reply to tell
                     raise transfers.refuse(key, str(error)) from None
             token = RECEIVING.set(receiving)
             try:
@@ -279,11 +293,26 @@ def _sender(context: dict[str, Any] | None) -> str:
     return sender if isinstance(sender, str) else ""
 
 
-async def _off_loop_if(large: bool, work: Callable[..., Any], *args: Any) -> Any:
-    """``work(*args)``, on a worker thread when it is ``large``: the event loop keeps serving."""
-    if large:
-        return await asyncio.to_thread(work, *args)
-    return work(*args)
+def _header_sender(header: Any) -> str:
+    """Who sent a frame, as the server wrote it in the header's ``from``."""
+    sender = header.get("from") if type(header) is dict else None
+    return sender if isinstance(sender, str) else ""
+
+
+def _section_now(parts: framing.FrameParts) -> list[Any] | DecodeError:
+    try:
+        return parts.resolve()
+    except DecodeError as error:
+        return error
+
+
+async def _section(parts: framing.FrameParts) -> list[Any] | DecodeError:
+    """The values of the frame's section, decoded off the event loop when that is real work,
+    or the reason it was refused."""
+    try:
+        return await off_loop(parts.resolve) if parts.section_work >= OFF_LOOP_BYTES else parts.resolve()
+    except DecodeError as error:
+        return error
 
 
 def _refusal(header: Any, extra: Any, error: DecodeError) -> list[Any]:
