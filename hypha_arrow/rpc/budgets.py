@@ -68,7 +68,9 @@ class IncomingTransfers:
         self._partials: dict[str, _Partial] = {}
         self._by_sender: dict[str, _Holdings] = {}
         self._total = _Holdings()
-        self._refused: OrderedDict[str, tuple[str, TransferRefused]] = OrderedDict()
+        self._refused: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        """key -> (its sender, why it was refused): the text, never the raised error, whose
+        traceback would keep the refused chunks alive."""
         self._expiry: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
@@ -122,16 +124,15 @@ class IncomingTransfers:
             return 0  # no such message: hypha-rpc says so
         if partial.processing:
             raise TransferRefused("refused: a chunk for a message already being processed", key)
-        chunks = self._chunks(key)
         if index is None:
-            index = len(chunks)
+            index = len(self._chunks(key))
         if type(index) is not int or not 0 <= index < partial.max_chunks:
             self._refuse(key, partial, f"chunk index {index!r:.40} is not an int from 0 to {partial.max_chunks - 1} (max_chunks)")
         if type(data) is not bytes:
             self._refuse(key, partial, f"a chunk must be bytes, got {type(data).__name__}")
         if KEY_MARK in key and len(data) > CHUNK_MAX:
             self._refuse(key, partial, f"a chunk of {len(data)} bytes is over the {CHUNK_MAX} hypha_arrow senders send")
-        added = len(data) - len(chunks.get(index, b""))
+        added = len(data) - len(self._chunks(key).get(index, b""))
         config = self._config
         for held, limit, name in (
             (partial.size, config.max_message_bytes, "max_message_bytes"),
@@ -200,18 +201,17 @@ class IncomingTransfers:
     def refuse(self, key: str, reason: str) -> TransferRefused:
         """Drop the message for a reason found while processing it; the error for its sender."""
         partial = self._partials.get(key)
-        error = TransferRefused(f"refused: {reason}", key)
         if partial is not None:
-            self._remember_refusal(key, partial.sender, error)
+            self._remember_refusal(key, partial.sender, reason)
             self._drop(key, reason)
-        return error
+        return TransferRefused(f"refused: {reason}", key)
 
     # -- inside -------------------------------------------------------------------------------
 
     def _owned(self, key: Any, sender: str) -> _Partial | None:
         refused = self._refused.get(key) if isinstance(key, str) else None
         if refused is not None and refused[0] == sender:
-            raise refused[1]
+            raise TransferRefused(f"refused: {refused[1]}", key)
         partial = self._partials.get(key) if isinstance(key, str) else None
         if partial is not None:
             self._check_owner(key, partial, sender)
@@ -223,13 +223,12 @@ class IncomingTransfers:
             raise TransferRefused(f"refused: the message was created by another client, not by {sender}", key)
 
     def _refuse(self, key: str, partial: _Partial, reason: str) -> NoReturn:
-        error = TransferRefused(f"refused: {reason}; the message was dropped", key)
-        self._remember_refusal(key, partial.sender, error)
+        self._remember_refusal(key, partial.sender, reason)
         self._drop(key, reason)
-        raise error
+        raise TransferRefused(f"refused: {reason}; the message was dropped", key)
 
-    def _remember_refusal(self, key: str, sender: str, error: TransferRefused) -> None:
-        self._refused[key] = (sender, error)
+    def _remember_refusal(self, key: str, sender: str, reason: str) -> None:
+        self._refused[key] = (sender, reason)
         if len(self._refused) > REFUSALS_KEPT:
             self._refused.popitem(last=False)
 
@@ -255,9 +254,9 @@ class IncomingTransfers:
 
     def _drop(self, key: str, reason: str) -> None:
         partial = self._partials.pop(key)
-        chunks = self._store.get("message_cache", {}).pop(key, None)
+        count = len(self._store.get("message_cache", {}).pop(key, None) or ())  # its chunks are freed here
         self._release(key, partial)
-        _log.warning("Dropped a partial message from %s (%d chunks, %d bytes): %s", partial.sender, len(chunks or ()), partial.size, reason)
+        _log.warning("Dropped a partial message from %s (%d chunks, %d bytes): %s", partial.sender, count, partial.size, reason)
 
     def _arm(self, when: float) -> None:
         """Make sure the expiry check runs no later than ``when`` (monotonic seconds)."""
@@ -281,9 +280,9 @@ class IncomingTransfers:
                 continue
             idle_end, deadline = partial.last_chunk + config.transfer_idle_timeout, partial.created + config.transfer_deadline
             if now >= deadline:
-                self._drop(key, f"not complete within transfer_deadline={config.transfer_deadline} s of its creation")
+                self.refuse(key, f"not complete within transfer_deadline={config.transfer_deadline} s of its creation; the message was dropped")
             elif now >= idle_end:
-                self._drop(key, f"no chunk arrived for transfer_idle_timeout={config.transfer_idle_timeout} s")
+                self.refuse(key, f"no chunk arrived for transfer_idle_timeout={config.transfer_idle_timeout} s; the message was dropped")
             else:
                 due.append(min(idle_end, deadline))
         if due:

@@ -47,6 +47,9 @@ OFF_LOOP_BYTES = 4 << 20
 """Frames, Arrow sections and joins from this size on are decoded on a worker thread (any
 compressed section too: it may inflate to ``max_decompressed_bytes``); below it the thread
 hop would cost more than the work."""
+LARGE_FRAME_BYTES = 1 << 20
+"""Frames from this size on are reported to the heap trimmer once handled (a chunk's frame is
+freed then; its data lives on in the message cache as a copy)."""
 REFUSAL_METHOD = "hypha_arrow_refused"
 """The built-in method a call whose frame was refused is redirected to, to fail with the reason."""
 
@@ -60,6 +63,8 @@ class ArrowState:
     pacer: transfer.Pacer
     transfers: budgets.IncomingTransfers
     inbox: Inbox
+    trimmer: HeapTrimmer
+    """Told of every large frame handled: glibc keeps their memory after they are freed."""
     peers: Peers = field(default_factory=Peers)
 
     def qualified(self, client_id: str) -> str:
@@ -80,8 +85,11 @@ class ArrowRPC(RPC):
 
     def __init__(self, connection: Any, *args: Any, arrow: Config, **kwargs: Any) -> None:
         super().__init__(connection, *args, **kwargs)
-        transfers = budgets.IncomingTransfers(self._object_store, arrow, HeapTrimmer())
-        self.arrow = ArrowState(arrow, self._local_workspace, pacer=transfer.pacer_for(connection), transfers=transfers, inbox=Inbox(transfers))
+        trimmer = HeapTrimmer()
+        transfers = budgets.IncomingTransfers(self._object_store, arrow, trimmer)
+        self.arrow = ArrowState(
+            arrow, self._local_workspace, pacer=transfer.pacer_for(connection), transfers=transfers, inbox=Inbox(transfers), trimmer=trimmer
+        )
 
     # -- sending ----------------------------------------------------------------------
 
@@ -175,6 +183,8 @@ class ArrowRPC(RPC):
             self._log.exception("Failed to handle a %d-byte frame from %s", len(message), receiving.trusted_sender)
         finally:
             RECEIVING.reset(token)
+            if len(message) >= LARGE_FRAME_BYTES:
+                self.arrow.trimmer.freed(len(message))
 
     def _received(self, parts: framing.FrameParts, sender: str, columns: list[Any] | DecodeError) -> Receiving:
         """What the ``Unpacker`` hypha-rpc builds next gets: the frame, with its section's values

@@ -33,19 +33,40 @@ def release_free_memory() -> None:
         _malloc_trim(0)
 
 
+QUIET_SECONDS = 0.2
+"""A trim waits for this long without more memory freed (a transfer still arriving would only
+fault the pages back in), and for what the reporting code still holds to be let go."""
+TRIM_AT_LEAST_EVERY_BYTES = 1 << 30
+"""Freed bytes after which a trim runs even while more keeps coming (a flood never quiet)."""
+
+
 class HeapTrimmer:
-    """Counts bytes freed by a connection and trims the heap, off the event loop, once they add up."""
+    """Counts bytes a connection frees and trims the heap, off the event loop, once they add up
+    and the connection is quiet for a moment."""
 
     def __init__(self, threshold: int = TRIM_AFTER_BYTES) -> None:
         self.threshold = threshold
         self._freed = 0
+        self._quiet: asyncio.TimerHandle | None = None
         self._running: asyncio.Future | None = None
 
     def freed(self, nbytes: int) -> None:
-        """``nbytes`` were just let go; call from the event loop after the last reference is dropped."""
+        """``nbytes`` are being let go; call from the event loop."""
         self._freed += nbytes
-        if self._freed < self.threshold or self._running is not None:
+        if self._freed < self.threshold:
             return
+        if self._quiet is not None:
+            self._quiet.cancel()
+            self._quiet = None
+        if self._freed >= TRIM_AT_LEAST_EVERY_BYTES:
+            self._trim()
+        else:
+            self._quiet = asyncio.get_running_loop().call_later(QUIET_SECONDS, self._trim)
+
+    def _trim(self) -> None:
+        self._quiet = None
+        if self._running is not None:
+            return  # what was freed meanwhile counts for the next one
         self._freed = 0
         self._running = asyncio.get_running_loop().run_in_executor(None, release_free_memory)
         self._running.add_done_callback(self._done)
@@ -54,3 +75,4 @@ class HeapTrimmer:
         self._running = None
         if not trim.cancelled():
             trim.exception()  # a failed trim frees nothing more, and is no error of the caller's
+        self.freed(0)  # what was freed while it ran

@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -46,21 +47,27 @@ def test_chunks_freed_after_the_mmap_threshold_rose_stay_resident_until_released
     assert kept - released > 192 * MiB, f"the trim gave back {(kept - released) / MiB:.0f} MiB of 256"
 
 
-def test_the_trimmer_runs_once_enough_was_freed_and_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[int] = []
-    monkeypatch.setattr(heap, "release_free_memory", lambda: calls.append(1))
+def test_the_trimmer_waits_for_a_quiet_moment_once_enough_was_freed(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[float] = []
+    monkeypatch.setattr(heap, "release_free_memory", lambda: calls.append(time.monotonic()))
 
     async def body() -> None:
         trimmer = heap.HeapTrimmer(threshold=100)
         trimmer.freed(60)
-        await asyncio.sleep(0.05)
-        assert calls == []
-        trimmer.freed(60)  # 120 freed: one trim
-        trimmer.freed(500)  # while it runs: counted for the next
-        await until(lambda: calls == [1], 1.0, "one trim")
-        await asyncio.sleep(0.05)
-        assert calls == [1]
-        trimmer.freed(1)  # 501 counted: the next trim
-        await until(lambda: calls == [1, 1], 1.0, "a second trim")
+        await asyncio.sleep(heap.QUIET_SECONDS + 0.1)
+        assert calls == [], "60 bytes: not worth a trim"
+        started = time.monotonic()
+        for _ in range(5):  # a transfer still arriving: no trim between its frames
+            trimmer.freed(60)
+            await asyncio.sleep(heap.QUIET_SECONDS / 2)
+        await until(lambda: len(calls) == 1, 1.0, "one trim once quiet")
+        assert calls[0] - started >= 4 * heap.QUIET_SECONDS / 2 + heap.QUIET_SECONDS * 0.9  # the last frame at 4 half-periods
+        trimmer.freed(99)
+        await asyncio.sleep(heap.QUIET_SECONDS + 0.1)
+        assert len(calls) == 1, "99 bytes since the trim: not worth another"
+        trimmer.freed(1)
+        await until(lambda: len(calls) == 2, 1.0, "a second trim")
+        trimmer.freed(heap.TRIM_AT_LEAST_EVERY_BYTES)  # a flood that is never quiet: at once
+        await until(lambda: len(calls) == 3, heap.QUIET_SECONDS / 2, "a trim without waiting")
 
     run(body)
