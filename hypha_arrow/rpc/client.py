@@ -47,9 +47,9 @@ OFF_LOOP_BYTES = 4 << 20
 """Frames, Arrow sections and joins from this size on are decoded on a worker thread (any
 compressed section too: it may inflate to ``max_decompressed_bytes``); below it the thread
 hop would cost more than the work."""
-LARGE_FRAME_BYTES = 1 << 20
-"""Frames from this size on are reported to the heap trimmer once handled (a chunk's frame is
-freed then; its data lives on in the message cache as a copy)."""
+LARGE_FRAME_BYTES = 256 << 10
+"""Frames from this size on (every chunk, stock ones included) are reported to the heap trimmer
+once handled: a chunk's frame is freed then, its data living on in the message cache as a copy."""
 REFUSAL_METHOD = "hypha_arrow_refused"
 """The built-in method a call whose frame was refused is redirected to, to fail with the reason."""
 
