@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypha_arrow.rpc.peers import HEADER_KEY, Peers
+from hypha_arrow.rpc.peers import HEADER_KEY, MAX_PEERS, Peers
 
 PEER = "ws/peer"
 
@@ -39,3 +39,15 @@ def test_a_peer_that_left_is_forgotten_and_its_tags_apply_again() -> None:
     peers.left("ws/never-heard")  # no error for a peer never heard from
     assert peers.reads_hybrid(PEER, tagged=True) is True and peers.known_hybrid(PEER) is False
     assert peers.known_hybrid("ws/other") is True, "only the peer that left is forgotten"
+
+
+def test_at_most_max_peers_are_remembered_the_least_recently_heard_forgotten_first() -> None:
+    peers = Peers()
+    peers.heard(PEER, {})  # stock: heard first, then again just before the flood
+    peers.heard("ws/first", {HEADER_KEY: 1})
+    peers.heard(PEER, {})
+    for index in range(MAX_PEERS - 1):  # an attacker's new client ids
+        peers.heard(f"ws/new-{index}", {HEADER_KEY: 1})
+    assert peers.known_hybrid("ws/first") is False, "the least recently heard is forgotten"
+    assert peers.reads_hybrid(PEER, tagged=True) is False, "heard more recently: still known as stock"
+    assert len(peers._reads_hybrid) == MAX_PEERS
