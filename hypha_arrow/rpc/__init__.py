@@ -4,7 +4,10 @@
 - ``seams``: the few module-level names of hypha-rpc rebound so ``connect_to_server`` builds
   those subclasses, and the check that the installed hypha-rpc has what they need;
 - ``frames`` (packing), ``peers`` (who reads hybrid frames), ``transfer`` (large messages),
-  ``stock_forms`` (hypha-rpc's own value forms, which the codec core also writes).
+  ``stock_forms`` (hypha-rpc's own value forms, which the codec core also writes);
+- receiving from anyone: ``budgets`` (what a sender may make this client hold, and whose a
+  message is), ``inbox`` (per-sender order, large frames decoded off the event loop),
+  ``heap`` (freed memory handed back to the OS).
 
 The codec core never imports hypha-rpc; nothing here imports it before it is used.
 """
