@@ -173,6 +173,9 @@ class ArrowRPC(RPC):
         except DecodeError as error:
             self._log.warning("Refused a %d-byte frame from %s: %s", len(message), sender, error)
             return
+        except Exception:  # nobody awaits this job: say what went wrong here
+            self._log.exception("Failed to decode a %d-byte frame from %s", len(message), sender)
+            return
         self._handle(message, receiving)
 
     def _handle(self, message: bytes, receiving: Receiving) -> None:
