@@ -133,14 +133,9 @@ class IncomingTransfers:
         if KEY_MARK in key and len(data) > CHUNK_MAX:
             self._refuse(key, partial, f"a chunk of {len(data)} bytes is over the {CHUNK_MAX} hypha_arrow senders send")
         added = len(data) - len(self._chunks(key).get(index, b""))
-        config = self._config
-        for held, limit, name in (
-            (partial.size, config.max_message_bytes, "max_message_bytes"),
-            (self._by_sender[sender].size, config.max_pending_bytes_per_sender, "max_pending_bytes_per_sender"),
-            (self._total.size, config.max_pending_bytes, "max_pending_bytes"),
-        ):
-            if held + added > limit:
-                self._refuse(key, partial, f"{held + added} bytes would be over {name}={limit}")
+        over = self._over_budget(sender, added, partial.size)
+        if over is not None:
+            self._refuse(key, partial, over)
         return added
 
     def stored(self, key: str, added: int) -> None:
@@ -180,13 +175,9 @@ class IncomingTransfers:
 
     def reserve(self, sender: str, nbytes: int) -> None:
         """Count ``nbytes`` of a frame waiting to be decoded against the sender's and the total byte budgets."""
-        config = self._config
-        for held, limit, name in (
-            (self._by_sender.get(sender, _Holdings()).size, config.max_pending_bytes_per_sender, "max_pending_bytes_per_sender"),
-            (self._total.size, config.max_pending_bytes, "max_pending_bytes"),
-        ):
-            if held + nbytes > limit:
-                raise TransferRefused(f"refused: a {nbytes}-byte frame waiting its turn would make {held + nbytes} bytes, over {name}={limit}")
+        over = self._over_budget(sender, nbytes)
+        if over is not None:
+            raise TransferRefused(f"refused: a {nbytes}-byte frame waiting its turn: {over}")
         self._count(sender, size=nbytes)
 
     def unreserve(self, sender: str, nbytes: int) -> None:
@@ -216,6 +207,20 @@ class IncomingTransfers:
         if partial is not None:
             self._check_owner(key, partial, sender)
         return partial
+
+    def _over_budget(self, sender: str, added: int, message_size: int | None = None) -> str | None:
+        """Which byte budget ``added`` more bytes from ``sender`` (for a message of ``message_size``) would exceed."""
+        config = self._config
+        budgets = [
+            (self._by_sender.get(sender, _Holdings()).size, config.max_pending_bytes_per_sender, "max_pending_bytes_per_sender"),
+            (self._total.size, config.max_pending_bytes, "max_pending_bytes"),
+        ]
+        if message_size is not None:
+            budgets.insert(0, (message_size, config.max_message_bytes, "max_message_bytes"))
+        for held, limit, name in budgets:
+            if held + added > limit:
+                return f"{held + added} bytes would be over {name}={limit}"
+        return None
 
     @staticmethod
     def _check_owner(key: str, partial: _Partial, sender: str) -> None:

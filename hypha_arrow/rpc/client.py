@@ -32,7 +32,7 @@ from ..errors import DecodeError, HyphaArrowError
 from ..families import LIST_FAMILIES, family_for
 from . import budgets, transfer
 from .heap import HeapTrimmer
-from .inbox import Inbox, off_loop
+from .inbox import Inbox, off_loop, off_loop_if
 from .frames import RECEIVING, SENDING, Receiving, Sending
 from .peers import METHOD_TAG, Peers
 from .stock_forms import STOCK_REFUSAL, from_stock_form
@@ -149,11 +149,11 @@ class ArrowRPC(RPC):
         config, sender = self.arrow.config, None
         try:
             if len(message) >= OFF_LOOP_BYTES:
-                sender = _header_sender(framing.FrameReader(message, config).read())
+                sender = _sender(framing.FrameReader(message, config).read())
                 self.arrow.inbox.queue(sender, lambda: self._handle_later(message, None, sender), len(message))
                 return
             parts = framing.FrameParts(message, 2, config)
-            sender = _header_sender(parts.objects[0])
+            sender = _sender(parts.objects[0])
             if self.arrow.inbox.busy(sender) or parts.section_work >= OFF_LOOP_BYTES:
                 self.arrow.inbox.queue(sender, lambda: self._handle_later(message, parts, sender), len(message))
                 return
@@ -268,10 +268,11 @@ class ArrowRPC(RPC):
             receiving = Receiving(self.arrow, trusted_sender=sender or None)
             if isinstance(chunks, dict) and chunks:  # else hypha-rpc reports what is wrong
                 try:
-                    frame = await off_loop(transfer.join_chunks, chunks) if size >= OFF_LOOP_BYTES else transfer.join_chunks(chunks)
+                    large = size >= OFF_LOOP_BYTES
+                    frame = await off_loop_if(large, transfer.join_chunks, chunks)
                     if key in cache:  # else removed by its sender meanwhile: hypha-rpc says so
                         cache[key] = {0: frame}
-                        parts = await off_loop(framing.FrameParts, frame, 2, self.arrow.config) if size >= OFF_LOOP_BYTES else framing.FrameParts(frame, 2, self.arrow.config)
+                        parts = await off_loop_if(large, framing.FrameParts, frame, 2, self.arrow.config)
                         receiving = self._received(parts, sender, await _section(parts))
                 except (ValueError, DecodeError) as error:  # DecodeError: no call awaiting a reply to tell
                     raise transfers.refuse(key, str(error)) from None
@@ -300,19 +301,15 @@ class ArrowRPC(RPC):
         return False
 
 
-def _sender(context: dict[str, Any] | None) -> str:
-    """The caller of a built-in method, as the server stated it."""
-    sender = context.get("from") if isinstance(context, dict) else None
-    return sender if isinstance(sender, str) else ""
-
-
-def _header_sender(header: Any) -> str:
-    """Who sent a frame, as the server wrote it in the header's ``from``."""
-    sender = header.get("from") if type(header) is dict else None
+def _sender(message: Any) -> str:
+    """Who sent a frame, or called a built-in method, as the server stated it: the ``from`` of
+    the frame's header, or of the call's context."""
+    sender = message.get("from") if isinstance(message, dict) else None
     return sender if isinstance(sender, str) else ""
 
 
 def _section_now(parts: framing.FrameParts) -> list[Any] | DecodeError:
+    """The values of the frame's section, or the reason it was refused."""
     try:
         return parts.resolve()
     except DecodeError as error:
@@ -320,12 +317,8 @@ def _section_now(parts: framing.FrameParts) -> list[Any] | DecodeError:
 
 
 async def _section(parts: framing.FrameParts) -> list[Any] | DecodeError:
-    """The values of the frame's section, decoded off the event loop when that is real work,
-    or the reason it was refused."""
-    try:
-        return await off_loop(parts.resolve) if parts.section_work >= OFF_LOOP_BYTES else parts.resolve()
-    except DecodeError as error:
-        return error
+    """``_section_now``, off the event loop when the section is real work."""
+    return await off_loop_if(parts.section_work >= OFF_LOOP_BYTES, _section_now, parts)
 
 
 def _refusal(header: Any, extra: Any, error: DecodeError) -> list[Any]:

@@ -39,6 +39,12 @@ async def off_loop(work: Callable[..., Any], *args: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(_pool, work, *args)
 
 
+async def off_loop_if(large: bool, work: Callable[..., Any], *args: Any) -> Any:
+    """``work(*args)``: on a decoding worker thread when it is ``large``, else here (below a size
+    the thread hop costs more than the work)."""
+    return await off_loop(work, *args) if large else work(*args)
+
+
 class Inbox:
     """One connection's queues of work, per sender, each worked through in order by its own task."""
 

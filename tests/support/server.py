@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from hypha_rpc import connect_to_server as stock_connect
 
 import hypha_arrow
+from hypha_arrow.rpc.heap import release_free_memory
 
 Connect = Callable[[str], Awaitable[Any]]
 
@@ -102,8 +101,7 @@ def settled_rss() -> int:
     collection, with the free memory that glibc's malloc and Arrow's pool keep cached given back
     first (without that, RSS swings by up to 90 MB between rounds with no change in live memory)."""
     gc.collect()
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
-    pa.default_memory_pool().release_unused()
+    release_free_memory()
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):

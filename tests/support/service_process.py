@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import gc
 import json
 import logging
@@ -31,6 +30,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from hypha_arrow.rpc.heap import release_free_memory
 
 SERVICE_ID = "victim"
 READY_TIMEOUT = 60.0
@@ -63,10 +64,7 @@ def settled_rss() -> int:
     """Resident bytes of what is alive: after a full collection, with the free memory glibc's
     malloc and Arrow's pool keep cached handed back first."""
     gc.collect()
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
-    pyarrow = sys.modules.get("pyarrow")  # a stock victim need not have loaded it
-    if pyarrow is not None:
-        pyarrow.default_memory_pool().release_unused()
+    release_free_memory()
     return _status("VmRSS")["VmRSS"]
 
 
