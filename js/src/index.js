@@ -1,0 +1,7 @@
+/**
+ * hypha-arrow for JavaScript: hypha-rpc frames with their bulky values as an Arrow IPC
+ * section, the contract of docs/wire-format.md shared with the Python package.
+ */
+export { decode, decodeMessage } from "./framing.js";
+export { DecodeError, EncodeError, HyphaArrowError } from "./errors.js";
+export { NDArray } from "./ndarray.js";
