@@ -34,7 +34,8 @@ function alignedBuffer(bytes) {
 }
 
 /**
- * @typedef {{kind: string, meta: Record<string, unknown>, metadata: Map<string, string>, values: import("apache-arrow").Vector}} Column
+ * @typedef {{kind: string, meta: Record<string, unknown>, metadata: Map<string, string>, item: import("apache-arrow").Field,
+ *   values: import("apache-arrow").Vector}} Column  `item`: the list's child field (an extension type's name is in its metadata)
  */
 
 /**
@@ -81,7 +82,7 @@ function column(index, field, vector) {
   const end = Number(offsets[1]);
   if (!(0 <= start && start <= end && end <= child.length)) throw new DecodeError(`Arrow column ${index}: list offsets ${start}..${end} outside its ${child.length} values`);
   const { kind, ...rest } = meta;
-  return { kind, meta: rest, metadata, values: vector.getChildAt(0).slice(start, end) };
+  return { kind, meta: rest, metadata, item: field.type.children[0], values: vector.getChildAt(0).slice(start, end) };
 }
 
 /** Check what the stream declares before apache-arrow acts on it. */

@@ -2,7 +2,10 @@
  * Compare a decoded JavaScript value with a conformance case's expectation in the neutral
  * JSON form (conformance/README.md). Returns null when they match, else where and how not.
  */
+import { Table, Vector } from "apache-arrow";
 import { NDArray } from "../src/index.js";
+import { ORIGINS } from "../src/families/arrow.js";
+import { neutralValues, pyarrowType } from "./arrow_neutral.js";
 
 export class Unsupported extends Error {}
 
@@ -42,9 +45,41 @@ function tagged(tag, body, actual, path) {
     case "$ndarray":
     case "$scalar":
       return ndarray(tag === "$scalar" ? { ...body, shape: [], order: "C" } : body, actual, path);
+    case "$decimal":
+      return actual?.$decimal === body ? null : `${path}: expected decimal ${body}, got ${show(actual)}`;
+    case "$table":
+      return table(body, actual, path);
+    case "$array":
+      return array(body, actual, path);
     default:
       throw new Unsupported(`${tag} values are not read by this decoder yet`);
   }
+}
+
+function table(expected, actual, path) {
+  if (!(actual instanceof Table)) return `${path}: expected an apache-arrow Table, got ${show(actual)}`;
+  const kind = ORIGINS.get(actual)?.kind;
+  if (kind !== expected.kind) return `${path}.kind: expected ${expected.kind}, got ${kind}`;
+  const fields = actual.schema.fields.map((f) => ({ name: f.name, type: pyarrowType(f.type, f.metadata), nullable: f.nullable }));
+  const found = mismatch(expected.fields, fields, `${path}.fields`);
+  if (found) return found;
+  const columns = {};
+  actual.schema.fields.forEach((field, k) => {
+    columns[field.name] = neutralValues(actual.getChildAt(k));
+  });
+  const metadata = Object.fromEntries([...actual.schema.metadata].filter(([key]) => key !== "pandas"));
+  return mismatch(expected.columns, columns, `${path}.columns`) ?? mismatch(expected.schema_metadata ?? {}, metadata, `${path}.schema_metadata`);
+}
+
+function array(expected, actual, path) {
+  if (!(actual instanceof Vector)) return `${path}: expected an apache-arrow Vector, got ${show(actual)}`;
+  const type = pyarrowType(actual.type, ORIGINS.get(actual)?.field?.metadata);
+  if (type !== expected.type) return `${path}.type: expected ${expected.type}, got ${type}`;
+  if (expected.chunks !== undefined) {
+    const chunks = actual.data.map((data) => data.length);
+    if (JSON.stringify(chunks) !== JSON.stringify(expected.chunks)) return `${path}.chunks: expected ${JSON.stringify(expected.chunks)}, got ${JSON.stringify(chunks)}`;
+  }
+  return mismatch(expected.values, neutralValues(actual), `${path}.values`);
 }
 
 function ndarray(expected, actual, path) {

@@ -1,11 +1,18 @@
 /** The value families a decoder knows, by the kind their columns carry (section 4). */
 import { DecodeError } from "../errors.js";
+import { decodeArray, decodeTable } from "./arrow.js";
 import { decodeList } from "./lists.js";
 import { decodeNdarray } from "./ndarray.js";
 
 const BY_KIND = new Map([
   ["ndarray", decodeNdarray],
   ["list", decodeList],
+  ["dataframe", decodeTable],
+  ["series", decodeTable],
+  ["table", decodeTable],
+  ["record_batch", decodeTable],
+  ["array", decodeArray],
+  ["chunked_array", decodeArray],
 ]);
 
 /** Column `index`'s value; errors name the column's path in the message. */
