@@ -3,6 +3,7 @@ import { DecodeError } from "../errors.js";
 import { decodeArray, decodeTable } from "./arrow.js";
 import { decodeList } from "./lists.js";
 import { decodeNdarray } from "./ndarray.js";
+import { decodeRecords } from "./records.js";
 
 const BY_KIND = new Map([
   ["ndarray", decodeNdarray],
@@ -13,6 +14,7 @@ const BY_KIND = new Map([
   ["record_batch", decodeTable],
   ["array", decodeArray],
   ["chunked_array", decodeArray],
+  ["records", decodeRecords],
 ]);
 
 /** Column `index`'s value; errors name the column's path in the message. */
