@@ -7,29 +7,71 @@
  * lie about are checked here first: the message sequence, buffer ranges, the sizes compressed
  * buffers inflate to (before inflating), extension types, and every list's offsets.
  */
-import { compressionRegistry, CompressionType, MessageReader, RecordBatchReader, Type } from "apache-arrow";
+import { compressionRegistry, CompressionType, RecordBatchReader, Type } from "apache-arrow";
 import * as lz4 from "lz4js";
 import { decompress as zstdDecompress } from "fzstd";
 import { DecodeError } from "./errors.js";
+import { scan } from "./ipc_guard.js";
 
 const META_KEY = "hypha_arrow";
-const EXTENSION_NAME = "ARROW:extension:name";
 const ACCEPTED_EXTENSIONS = new Set([
   // Arrow's canonical extension types, and pandas' two (section 7); apache-arrow JS builds no
   // type from any of them (it reads their storage), so these are accepted as Python accepts them
   "arrow.bool8", "arrow.fixed_shape_tensor", "arrow.json", "arrow.opaque", "arrow.uuid", "arrow.variable_shape_tensor",
   "pandas.interval", "pandas.period",
 ]);
-const UNCOMPRESSED = -1n;
 
-compressionRegistry.set(CompressionType.LZ4_FRAME, { decode: (data) => alignedBuffer(lz4.decompress(data)) });
-compressionRegistry.set(CompressionType.ZSTD, { decode: (data) => alignedBuffer(zstdDecompress(data)) });
+compressionRegistry.set(CompressionType.LZ4_FRAME, { decode: (data) => inflated(data, (size) => lz4.decompress(checkedLz4Frame(data), size)) });
+compressionRegistry.set(CompressionType.ZSTD, { decode: (data) => inflated(data, (size) => zstdDecompress(data, new Uint8Array(size))) });
 
-/** apache-arrow views each inflated buffer as its type's array, which needs an aligned start. */
-function alignedBuffer(bytes) {
-  if (bytes.byteOffset % 8 === 0) return bytes;
-  const copy = new Uint8Array(bytes.length);
-  copy.set(bytes);
+const LZ4_MAGIC = 0x184d2204;
+
+/**
+ * An LZ4 frame whose blocks all lie inside it: lz4js reads a block of whatever size the frame
+ * claims, and past the end of its input it reads zeros for as long as the claim says (seconds
+ * for one mutated byte).
+ */
+function checkedLz4Frame(data) {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const fail = (what) => {
+    throw new DecodeError(`compressed Arrow buffer is not a valid LZ4 frame: ${what}`);
+  };
+  if (data.length < 7 || view.getUint32(0, true) !== LZ4_MAGIC) fail("no magic number");
+  const flags = data[4];
+  if (flags >> 6 !== 1) fail(`version ${flags >> 6}`);
+  let pos = 6 + (flags & 0x08 ? 8 : 0) + (flags & 0x01 ? 4 : 0) + 1;
+  const blockChecksum = flags & 0x10 ? 4 : 0;
+  while (true) {
+    if (pos + 4 > data.length) fail("truncated");
+    const size = view.getUint32(pos, true) & 0x7fffffff;
+    pos += 4;
+    if (size === 0) break;
+    if (size + blockChecksum > data.length - pos) fail(`a block of ${size} bytes runs past the frame`);
+    pos += size + blockChecksum;
+  }
+  if (pos + (flags & 0x04 ? 4 : 0) > data.length) fail("truncated");
+  return data;
+}
+
+/**
+ * A compressed buffer inflated into exactly its declared size (the guard bounded it), aligned
+ * for apache-arrow's typed views. apache-arrow hands the codec the bytes after the buffer's
+ * 8-byte length prefix, as a view of the body, so the prefix is read from just before them:
+ * without it lz4js sizes its output from the frame's own header, which a hostile frame sets.
+ */
+function inflated(data, inflate) {
+  if (data.byteOffset < 8) throw new DecodeError("compressed Arrow buffer without its length prefix");
+  const declared = Number(new DataView(data.buffer, data.byteOffset - 8, 8).getBigInt64(0, true));
+  let out;
+  try {
+    out = inflate(declared);
+  } catch (error) {
+    throw new DecodeError(`compressed Arrow buffer does not inflate: ${error.message}`);
+  }
+  if (out.length !== declared) throw new DecodeError(`compressed Arrow buffer inflates to ${out.length} bytes, it declares ${declared}`);
+  if (out.byteOffset % 8 === 0) return out;
+  const copy = new Uint8Array(out.length);
+  copy.set(out);
   return copy;
 }
 
@@ -45,7 +87,7 @@ function alignedBuffer(bytes) {
  * @returns {Column[]}
  */
 export function decodeSection(section, limits) {
-  guard(section, limits);
+  scan(section, limits, ACCEPTED_EXTENSIONS);
   let batch;
   try {
     const reader = RecordBatchReader.from(section);
@@ -85,55 +127,3 @@ function column(index, field, vector) {
   return { kind, meta: rest, metadata, item: field.type.children[0], values: vector.getChildAt(0).slice(start, end) };
 }
 
-/** Check what the stream declares before apache-arrow acts on it. */
-function guard(section, limits) {
-  let reader;
-  const kinds = [];
-  let inflating = 0n;
-  try {
-    reader = new MessageReader(section);
-    let message;
-    while ((message = reader.readMessage()) !== null) {
-      kinds.push(message.headerType);
-      const header = message.header();
-      if (message.isSchema()) checkExtensions(header.fields);
-      if (message.isRecordBatch() || message.isDictionaryBatch()) {
-        const batch = message.isDictionaryBatch() ? header.data : header;
-        const body = reader.readMessageBody(message.bodyLength);
-        if (body.length !== message.bodyLength) throw new DecodeError("Arrow section truncated in a message body");
-        for (const { offset, length } of batch.buffers) {
-          if (offset < 0 || length < 0 || offset + length > body.length) {
-            throw new DecodeError(`Arrow buffer at ${offset}+${length} lies outside its ${body.length}-byte body`);
-          }
-          if (batch.compression && length >= 8) {
-            const declared = new DataView(body.buffer, body.byteOffset + offset, 8).getBigInt64(0, true);
-            if (declared < UNCOMPRESSED) throw new DecodeError(`Arrow buffer declares a negative size ${declared}`);
-            inflating += declared === UNCOMPRESSED ? BigInt(length - 8) : declared;
-            if (inflating > BigInt(limits.maxDecompressedBytes)) {
-              throw new DecodeError(`Arrow section inflates to more than max_decompressed_bytes=${limits.maxDecompressedBytes}`);
-            }
-          }
-        }
-      }
-    }
-  } catch (error) {
-    if (error instanceof DecodeError) throw error;
-    throw new DecodeError(`Arrow section: ${error.message}`);
-  }
-  const SCHEMA = 1;
-  const RECORD_BATCH = 3;
-  if (kinds[0] !== SCHEMA || kinds.filter((k) => k === SCHEMA).length !== 1) throw new DecodeError("Arrow section must start with its one schema");
-  if (kinds.filter((k) => k === RECORD_BATCH).length !== 1 || kinds[kinds.length - 1] !== RECORD_BATCH) {
-    throw new DecodeError("Arrow section must end with exactly one record batch");
-  }
-}
-
-function checkExtensions(fields) {
-  const pending = [...fields];
-  while (pending.length) {
-    const field = pending.pop();
-    const name = field.metadata?.get(EXTENSION_NAME);
-    if (name !== undefined && !ACCEPTED_EXTENSIONS.has(name)) throw new DecodeError(`Arrow extension type '${name}' is not accepted`);
-    pending.push(...(field.type.children ?? []));
-  }
-}
