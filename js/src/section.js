@@ -12,6 +12,7 @@ import * as lz4 from "lz4js";
 import { decompress as zstdDecompress } from "fzstd";
 import { DecodeError } from "./errors.js";
 import { scan } from "./ipc_guard.js";
+import { validate } from "./validate.js";
 
 const META_KEY = "hypha_arrow";
 const ACCEPTED_EXTENSIONS = new Set([
@@ -97,6 +98,7 @@ export function decodeSection(section, limits) {
   }
   if (!batch) throw new DecodeError("Arrow section has no record batch");
   if (batch.numRows !== 1) throw new DecodeError(`Arrow section must hold one row, found ${batch.numRows}`);
+  validate(batch.data);
   const fields = batch.schema.fields;
   if (fields.length > limits.maxColumns) throw new DecodeError(`Arrow section has ${fields.length} columns, over max_columns=${limits.maxColumns}`);
   return fields.map((field, index) => column(index, field, batch.getChildAt(index)));
