@@ -5,3 +5,4 @@
 export { decode, decodeMessage } from "./framing.js";
 export { DecodeError, EncodeError, HyphaArrowError } from "./errors.js";
 export { NDArray } from "./ndarray.js";
+export { Decimal, NA, Tuple } from "./cells.js";

@@ -1,6 +1,7 @@
 /**
  * `NDArray`: a numpy array in JavaScript, a TypedArray with numpy's shape, dtype and order.
  */
+import { DecodeError } from "./errors.js";
 
 const TYPED_DTYPES = new Map([
   [Float64Array, "<f8"], [Float32Array, "<f4"],
@@ -35,3 +36,28 @@ export class NDArray {
     return this.shape.reduce((a, b) => a * b, 1);
   }
 }
+
+/** `U` elements (UCS-4) as strings, `S` elements as bytes, trailing NULs stripped as numpy does. */
+export function fixedWidthElements(raw, kind, width, byteOrder, count) {
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  return Array.from({ length: count }, (_, i) => {
+    const start = i * width;
+    let end = width;
+    if (kind === "S") {
+      while (end > 0 && raw[start + end - 1] === 0) end--;
+      return raw.slice(start, start + end);
+    }
+    const little = byteOrder !== ">";
+    while (end > 0 && view.getUint32(start + end - 4, little) === 0) end -= 4;
+    const points = [];
+    for (let k = 0; k < end; k += 4) {
+      const point = view.getUint32(start + k, little);
+      if (point > 0x10ffff) throw new DecodeError(`invalid UCS-4 code point ${point}`);
+      points.push(point);
+    }
+    let text = "";
+    for (let k = 0; k < points.length; k += 4096) text += String.fromCodePoint(...points.slice(k, k + 4096)); // spread has an argument limit
+    return text;
+  });
+}
+

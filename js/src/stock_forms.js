@@ -3,15 +3,17 @@
  * arrays below the threshold: in a standalone frame they become `NDArray`s.
  */
 import { DecodeError } from "./errors.js";
-import { NDArray } from "./ndarray.js";
+import { NDArray, fixedWidthElements } from "./ndarray.js";
 
 const NAMED = new Map([
   ["bool", "|b1"], ["int8", "|i1"], ["uint8", "|u1"], ["int16", "<i2"], ["uint16", "<u2"], ["int32", "<i4"], ["uint32", "<u4"],
   ["int64", "<i8"], ["uint64", "<u8"], ["float16", "<f2"], ["float32", "<f4"], ["float64", "<f8"], ["complex64", "<c8"], ["complex128", "<c16"],
+  ["float128", "<f16"], ["complex256", "<c32"],
 ]);
 const VIEWS = new Map([
   ["b1", Uint8Array], ["i1", Int8Array], ["u1", Uint8Array], ["i2", Int16Array], ["u2", Uint16Array], ["i4", Int32Array], ["u4", Uint32Array],
   ["i8", BigInt64Array], ["u8", BigUint64Array], ["f2", Uint16Array], ["f4", Float32Array], ["f8", Float64Array], ["c8", Float32Array], ["c16", Float64Array],
+  ["M8", BigInt64Array], ["m8", BigInt64Array],
 ]);
 
 /** Every stock ndarray map in `value` (at any depth of arrays and maps) as an `NDArray`. */
@@ -24,23 +26,40 @@ export function fromStockForms(value) {
 }
 
 function toNdarray(form) {
-  const dtype = NAMED.get(form._rdtype) ?? form._rdtype;
-  const match = typeof dtype === "string" && /^([<>|=])([a-z]\d+)$/.exec(dtype);
-  const View = match && VIEWS.get(match[2]);
-  if (!View) throw new DecodeError(`hypha-rpc ndarray of dtype ${JSON.stringify(form._rdtype)} is not read by this decoder yet`);
-  const raw = form._rvalue;
-  const big = match[1] === ">";
-  const width = View.BYTES_PER_ELEMENT;
-  if (raw.length % width) throw new DecodeError(`hypha-rpc ndarray of ${raw.length} bytes is not a whole number of ${dtype} elements`);
-  const copy = new Uint8Array(raw); // aligned, and in native (little-endian) order
-  if (big && width > 1) {
-    for (let i = 0; i < copy.length; i += width) copy.subarray(i, i + width).reverse();
+  const dtype = dtypeString(form._rdtype);
+  const array = ndarrayFromBytes(form._rvalue, dtype, form._rshape, "C"); // the form is always in C order
+  if (form._rorder !== "F") return array;
+  return new NDArray(toFortran(array.data, array.shape, dtype[1] === "c" ? 2 : 1), array.shape, dtype, "F");
+}
+
+/** numpy's `str(dtype)` (what the form carries: "float64", "datetime64[s]") as `dtype.str`. */
+function dtypeString(name) {
+  const temporal = typeof name === "string" && /^(datetime|timedelta)64\[(\w+)\]$/.exec(name);
+  if (temporal) return `<${temporal[1] === "datetime" ? "M" : "m"}8[${temporal[2]}]`;
+  return NAMED.get(name) ?? name;
+}
+
+/**
+ * An `NDArray` over a copy of numpy's raw bytes (`tobytes`, in the dtype's own byte order,
+ * elements in `order`): numbers in native order in their TypedArray; a dtype with no
+ * TypedArray (long double, void) keeps its raw bytes in a Uint8Array.
+ */
+export function ndarrayFromBytes(raw, dtype, shape, order) {
+  const match = typeof dtype === "string" && /^([<>|=])([a-zA-Z])(\d+)(\[\w+\])?$/.exec(dtype);
+  if (!match || !(raw instanceof Uint8Array)) throw new DecodeError(`invalid ndarray dtype ${JSON.stringify(dtype)}`);
+  const [, byteOrder, kind, itemsize] = match;
+  const View = VIEWS.get(`${kind}${itemsize}`) ?? Uint8Array;
+  const count = shape.reduce((a, b) => a * b, 1);
+  const width = kind === "U" ? 4 * Number(itemsize) : Number(itemsize);
+  if (raw.length !== count * width) throw new DecodeError(`ndarray of ${raw.length} bytes does not hold ${JSON.stringify(shape)} elements of ${dtype}`);
+  if (kind === "U" || kind === "S") return new NDArray(fixedWidthElements(raw, kind, width, byteOrder, count), shape, dtype, order);
+  if (raw.length !== count * Number(itemsize)) throw new DecodeError(`ndarray of ${raw.length} bytes does not hold ${JSON.stringify(shape)} elements of ${dtype}`);
+  const copy = new Uint8Array(raw); // aligned, and swapped below to native (little-endian) order
+  const element = View.BYTES_PER_ELEMENT;
+  if (byteOrder === ">" && element > 1) {
+    for (let i = 0; i < copy.length; i += element) copy.subarray(i, i + element).reverse();
   }
-  const shape = form._rshape;
-  const order = form._rorder === "F" ? "F" : "C";
-  let data = new View(copy.buffer);
-  if (order === "F") data = toFortran(data, shape, match[2][0] === "c" ? 2 : 1);
-  return new NDArray(data, shape, dtype, order);
+  return new NDArray(new View(copy.buffer), shape, dtype, order);
 }
 
 /** C-ordered elements re-laid in Fortran order (the form always carries C order). */

@@ -3,7 +3,7 @@
  * JSON form (conformance/README.md). Returns null when they match, else where and how not.
  */
 import { Table, Vector } from "apache-arrow";
-import { NDArray } from "../src/index.js";
+import { Decimal, NA, NDArray, Tuple } from "../src/index.js";
 import { ORIGINS } from "../src/families/arrow.js";
 import { neutralValues, pyarrowType } from "./arrow_neutral.js";
 
@@ -15,7 +15,7 @@ export function mismatch(expected, actual, path = "$") {
     return expected === actual ? null : `${path}: expected ${JSON.stringify(expected)}, got ${show(actual)}`;
   }
   if (Array.isArray(expected)) {
-    if (!Array.isArray(actual) || actual.length !== expected.length) return `${path}: expected an array of ${expected.length}, got ${show(actual)}`;
+    if (!Array.isArray(actual) || actual instanceof Tuple || actual.length !== expected.length) return `${path}: expected an array of ${expected.length}, got ${show(actual)}`;
     for (let i = 0; i < expected.length; i++) {
       const found = mismatch(expected[i], actual[i], `${path}[${i}]`);
       if (found) return found;
@@ -46,7 +46,11 @@ function tagged(tag, body, actual, path) {
     case "$scalar":
       return ndarray(tag === "$scalar" ? { ...body, shape: [], order: "C" } : body, actual, path);
     case "$decimal":
-      return actual?.$decimal === body ? null : `${path}: expected decimal ${body}, got ${show(actual)}`;
+      return actual?.$decimal === body || (actual instanceof Decimal && actual.text === body) ? null : `${path}: expected decimal ${body}, got ${show(actual)}`;
+    case "$tuple":
+      return actual instanceof Tuple ? mismatch(body, [...actual], path) : `${path}: expected a Tuple, got ${show(actual)}`;
+    case "$na":
+      return actual === NA ? null : `${path}: expected NA, got ${show(actual)}`;
     case "$table":
       return table(body, actual, path);
     case "$array":

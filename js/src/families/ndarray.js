@@ -4,7 +4,8 @@
  */
 import { Type } from "apache-arrow";
 import { DecodeError } from "../errors.js";
-import { NDArray } from "../ndarray.js";
+import { Cells } from "../cells.js";
+import { NDArray, fixedWidthElements } from "../ndarray.js";
 
 const NUMERIC = {
   b: { 1: "Uint8" },
@@ -27,7 +28,7 @@ export function parseDtype(dtype) {
  * @param {import("../section.js").Column} column
  * @returns {NDArray}
  */
-export function decodeNdarray(column) {
+export function decodeNdarray(column, config) {
   const { dtype, shape, order } = column.meta;
   if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0)) throw new DecodeError(`invalid ndarray shape ${JSON.stringify(shape)}`);
   if (order !== "C" && order !== "F") throw new DecodeError(`invalid ndarray order ${JSON.stringify(order)}`);
@@ -35,7 +36,7 @@ export function decodeNdarray(column) {
   const values = column.values;
   const parsed = parseDtype(dtype);
   const typeId = values.type.typeId;
-  if (parsed.kind === "O") return new NDArray(objectElements(values, size, column.meta), shape, dtype, order);
+  if (parsed.kind === "O") return new NDArray(objectElements(values, size, column.meta, config), shape, dtype, order);
   if (parsed.kind in NUMERIC) {
     const expected = NUMERIC[parsed.kind][parsed.itemsize];
     const perElement = parsed.kind === "c" ? 2 : 1;
@@ -53,12 +54,7 @@ export function decodeNdarray(column) {
   if (width !== expectedWidth) throw new DecodeError(`ndarray dtype ${dtype} needs ${expectedWidth}-byte values, found ${width}`);
   const bytes = fixedBytes(values, size, width);
   if (parsed.kind === "V") return new NDArray(bytes, shape, dtype, order);
-  const strings = new Array(size);
-  for (let i = 0; i < size; i++) {
-    const element = bytes.subarray(i * width, (i + 1) * width);
-    strings[i] = parsed.kind === "U" ? ucs4(element) : trimNuls(element);
-  }
-  return new NDArray(strings, shape, dtype, order);
+  return new NDArray(fixedWidthElements(bytes, parsed.kind, width, "<", size), shape, dtype, order); // the section is little-endian
 }
 
 function fixedBytes(values, size, width) {
@@ -69,29 +65,13 @@ function fixedBytes(values, size, width) {
   return bytes.subarray(start, start + size * width);
 }
 
-/** numpy's UCS-4 code units (little-endian) as a string, trailing NULs stripped as numpy does. */
-function ucs4(element) {
-  const view = new DataView(element.buffer, element.byteOffset, element.byteLength);
-  let end = element.length / 4;
-  while (end > 0 && view.getUint32(4 * (end - 1), true) === 0) end--;
-  const points = new Array(end);
-  for (let i = 0; i < end; i++) {
-    const point = view.getUint32(4 * i, true);
-    if (point > 0x10ffff) throw new DecodeError(`invalid UCS-4 code point ${point}`);
-    points[i] = point;
-  }
-  return String.fromCodePoint(...points);
-}
-
-function trimNuls(bytes) {
-  let end = bytes.length;
-  while (end > 0 && bytes[end - 1] === 0) end--;
-  return bytes.subarray(0, end);
-}
-
-function objectElements(values, size, meta) {
-  if (meta.cells !== undefined) throw new DecodeError("object arrays of msgpack cells are not read by this decoder yet");
+function objectElements(values, size, meta, config) {
   if (values.length !== size) throw new DecodeError(`object ndarray needs ${size} values, found ${values.length}`);
+  if (meta.cells !== undefined) {
+    if (meta.cells !== "msgpack" || values.type.typeId !== Type.LargeBinary) throw new DecodeError("object ndarray cells must be msgpack in large_binary");
+    const cells = new Cells(config.maxDepth);
+    return Array.from({ length: size }, (_, i) => (values.isValid(i) ? cells.unpack(values.get(i)) : null));
+  }
   const typeId = values.type.typeId;
   if (![Type.LargeUtf8, Type.LargeBinary, Type.Union].includes(typeId)) {
     throw new DecodeError(`object ndarray values of type ${values.type} are not str, bytes or their union`);

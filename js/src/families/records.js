@@ -4,6 +4,7 @@
  */
 import { RecordBatch, Schema, Table, Type, makeData } from "apache-arrow";
 import { DecodeError } from "../errors.js";
+import { Cells } from "../cells.js";
 import { ORIGINS } from "./arrow.js";
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -19,9 +20,12 @@ export function decodeRecords(column, config) {
   if (!Number.isSafeInteger(keyCount) || keyCount < 0 || keyCount + extra !== children.length) {
     throw new DecodeError(`records declare ${keyCount} key columns, the struct has ${children.length} children`);
   }
-  for (const field of children.slice(0, keyCount)) {
-    if (field.metadata.get(CELLS_KEY) !== undefined) throw new DecodeError("records with msgpack cells are not read by this decoder yet");
-  }
+  const cellColumns = children.slice(0, keyCount).map((field) => {
+    const cells = field.metadata.get(CELLS_KEY);
+    if (cells === undefined) return false;
+    if (cells !== "msgpack" || field.type.typeId !== Type.LargeBinary) throw new DecodeError(`records column ${field.name} of cells must be msgpack in large_binary`);
+    return true;
+  });
   if (config.recordsAs === "table") {
     if (layouts !== undefined) throw new DecodeError("records of several layouts cannot be one table");
     const data = values.data[0];
@@ -34,12 +38,16 @@ export function decodeRecords(column, config) {
   const order = layouts === undefined ? [names.map((_, k) => k)] : checkedLayouts(layouts, keyCount);
   const layoutOf = layouts === undefined ? null : values.getChildAt(keyCount);
   if (layoutOf !== null && (String(layoutOf.type) !== "Uint16" || layoutOf.nullCount)) throw new DecodeError("records layout column must be non-null uint16");
+  const cells = new Cells(config.maxDepth);
   const rows = new Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const layout = order[layoutOf === null ? 0 : layoutOf.get(i)];
     if (layout === undefined) throw new DecodeError(`record ${i} names layout ${layoutOf.get(i)}, only ${order.length} are listed`);
     const row = {};
-    for (const k of layout) row[names[k]] = columns[k].isValid(i) ? plain(columns[k].get(i)) : null;
+    for (const k of layout) {
+      if (!columns[k].isValid(i)) row[names[k]] = null;
+      else row[names[k]] = cellColumns[k] ? cells.unpack(columns[k].get(i)) : plain(columns[k].get(i));
+    }
     rows[i] = row;
   }
   return rows;
