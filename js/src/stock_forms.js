@@ -2,7 +2,7 @@
  * hypha-rpc's own array form `{_rtype: "ndarray", _rvalue, _rshape, _rdtype}` (section 5), for
  * arrays below the threshold: in a standalone frame they become `NDArray`s.
  */
-import { DecodeError } from "./errors.js";
+import { DecodeError, EncodeError } from "./errors.js";
 import { NDArray, fixedWidthElements } from "./ndarray.js";
 
 const NAMED = new Map([
@@ -29,7 +29,7 @@ function toNdarray(form) {
   const dtype = dtypeString(form._rdtype);
   const array = ndarrayFromBytes(form._rvalue, dtype, form._rshape, "C"); // the form is always in C order
   if (form._rorder !== "F") return array;
-  return new NDArray(toFortran(array.data, array.shape, dtype[1] === "c" ? 2 : 1), array.shape, dtype, "F");
+  return new NDArray(relaid(array.data, array.shape, dtype[1] === "c" ? 2 : 1, true), array.shape, dtype, "F");
 }
 
 /** numpy's `str(dtype)` (what the form carries: "float64", "datetime64[s]") as `dtype.str`. */
@@ -62,19 +62,40 @@ export function ndarrayFromBytes(raw, dtype, shape, order) {
   return new NDArray(new View(copy.buffer), shape, dtype, order);
 }
 
-/** C-ordered elements re-laid in Fortran order (the form always carries C order). */
-function toFortran(data, shape, perElement) {
+/** Elements re-laid between C and Fortran order (`toFortran`: from C to F; else from F to C). */
+function relaid(data, shape, perElement, toFortran) {
   const out = new data.constructor(data.length);
   const size = shape.reduce((a, b) => a * b, 1);
   const index = new Array(shape.length).fill(0);
   for (let c = 0; c < size; c++) {
     let f = 0;
     for (let axis = shape.length - 1; axis >= 0; axis--) f = f * shape[axis] + index[axis];
-    for (let k = 0; k < perElement; k++) out[f * perElement + k] = data[c * perElement + k];
+    for (let k = 0; k < perElement; k++) {
+      if (toFortran) out[f * perElement + k] = data[c * perElement + k];
+      else out[c * perElement + k] = data[f * perElement + k];
+    }
     for (let axis = shape.length - 1; axis >= 0; axis--) {
       if (++index[axis] < shape[axis]) break;
       index[axis] = 0;
     }
   }
   return out;
+}
+
+const NAMES = new Map([...NAMED].map(([name, dtype]) => [dtype, name]));
+
+/**
+ * An `NDArray` below the threshold in hypha-rpc's own form, as Python's encoder writes it:
+ * elements in C order (a Fortran array says so in `_rorder`), `_rdtype` numpy's `str(dtype)`.
+ */
+export function stockForm(array) {
+  const dtype = array.dtype;
+  const temporal = /^<([Mm])8(\[\w+\])$/.exec(dtype);
+  const name = temporal ? `${temporal[1] === "M" ? "datetime64" : "timedelta64"}${temporal[2]}` : NAMES.get(dtype) ?? dtype;
+  if (!ArrayBuffer.isView(array.data)) throw new EncodeError(`an NDArray of ${dtype} in hypha-rpc's form needs a TypedArray`);
+  const perElement = dtype[1] === "c" ? 2 : 1;
+  const data = array.order === "F" ? relaid(array.data, array.shape, perElement, false) : array.data;
+  const form = { _rtype: "ndarray", _rvalue: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)), _rshape: array.shape, _rdtype: name };
+  if (array.order === "F" && array.shape.length > 1) form._rorder = "F";
+  return form;
 }
