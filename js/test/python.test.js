@@ -78,3 +78,25 @@ print(json.dumps([h, e["args"][0].shape, hypha_arrow.inspect(open(os.environ["FR
   );
   assert.deepEqual(out, [header, [1000], true]);
 });
+
+test("long homogeneous lists and record lists go columnar and arrive with their types; mixed ones stay msgpack", () => {
+  const records = Array.from({ length: 200 }, (_, i) => (i % 3 ? { id: i, name: `n${i}`, score: i + 0.25 } : { name: "x", id: i }));
+  const frame = encode({
+    ints: Array.from({ length: 300 }, (_, i) => i),
+    floats: Array.from({ length: 300 }, (_, i) => i + 0.5),
+    strs: Array.from({ length: 300 }, (_, i) => `s${i}`),
+    mixed: Array.from({ length: 300 }, (_, i) => (i % 2 ? i : i + 0.5)),
+    records,
+  });
+  const out = python(
+    `import json, os, hypha_arrow
+frame = open(os.environ["FRAME"], "rb").read()
+v = hypha_arrow.decode(frame)
+kinds = [c["kind"] for c in hypha_arrow.inspect(frame)["section"]["columns"]]
+print(json.dumps({"kinds": kinds, "types": {k: sorted({type(x).__name__ for x in v[k]}) for k in ("ints", "floats", "strs", "mixed")}, "records": v["records"]}))`,
+    frame,
+  );
+  assert.deepEqual(out.kinds, ["list", "list", "list", "records"]);
+  assert.deepEqual(out.types, { ints: ["int"], floats: ["float"], strs: ["str"], mixed: ["float", "int"] });
+  assert.deepEqual(out.records, records, "each record with its own keys, in its own order");
+});
