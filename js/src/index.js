@@ -7,3 +7,4 @@ export { encode, encodeMessage } from "./encoding.js";
 export { DecodeError, EncodeError, HyphaArrowError } from "./errors.js";
 export { NDArray } from "./ndarray.js";
 export { Decimal, NA, Tuple } from "./cells.js";
+export { connectToServer } from "./rpc/connect.js";

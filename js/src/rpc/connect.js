@@ -1,0 +1,23 @@
+/**
+ * `connectToServer(config, { arrow })`: hypha-rpc JS's own `connectToServer`, through the
+ * WebSocket of `websocket.js` and with a codec that gives hypha-rpc's small-array form back
+ * as `NDArray`s.
+ */
+import { hyphaWebsocketClient } from "hypha-rpc";
+import { fromStockForms } from "../stock_forms.js";
+import { resolveOptions } from "../options.js";
+import { arrowWebSocket } from "./websocket.js";
+
+export async function connectToServer(config = {}, { arrow } = {}) {
+  const options = resolveOptions(arrow);
+  const Base = config.WebSocketClass ?? globalThis.WebSocket;
+  if (!Base) throw new Error("no WebSocket class: in Node, set globalThis.WebSocket to the ws package's, or pass config.WebSocketClass");
+  const logger = config.logger ?? console;
+  const WebSocketClass = arrowWebSocket(Base, options, (error) => logger.warn(`hypha-arrow refused a frame: ${error.message}`));
+  const server = await hyphaWebsocketClient.connectToServer({ ...config, WebSocketClass });
+  await server.registerCodec({
+    name: "ndarray",
+    decoder: (form) => fromStockForms({ ...form, _rtype: "ndarray" }),
+  });
+  return server;
+}

@@ -1,0 +1,35 @@
+"""A local Hypha server and a Python hypha_arrow service for the JavaScript tests.
+
+Prints one JSON line (the server's URL and the service id) once both are up, then serves
+until it is terminated.
+"""
+
+import asyncio
+import json
+
+import numpy as np
+import pandas as pd
+
+import hypha_arrow
+from hypha_arrow.tools.local_server import LocalServer
+
+FRAME = pd.DataFrame({"id": np.arange(5000), "x": np.arange(5000) / 8, "name": [f"n{i}" for i in range(5000)]})
+
+
+async def main(url: str) -> None:
+    service = await hypha_arrow.connect_to_server({"server_url": url})
+    info = await service.register_service(
+        {
+            "id": "data",
+            "config": {"visibility": "public"},
+            "frame": lambda: FRAME,
+            "array": lambda: np.arange(50000.0).reshape(250, 200),
+            "small": lambda: np.arange(6, dtype=np.int32),
+        }
+    )
+    print(json.dumps({"url": url, "service": info.id}), flush=True)
+    await asyncio.Event().wait()
+
+
+with LocalServer() as server:
+    asyncio.run(main(server.url))
