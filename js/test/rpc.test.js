@@ -54,3 +54,15 @@ test("numpy arrays arrive as NDArrays, large ones as views of the frame and smal
   assert.ok(small instanceof NDArray);
   assert.deepEqual([small.dtype, small.shape, Array.from(small.data)], ["<i4", [6], [0, 1, 2, 3, 4, 5]]);
 });
+
+test("messages larger than a frame arrive through the message cache, joined and decoded by hypha-arrow", async () => {
+  const data = await client.getService(server.service);
+  const large = await data.large();
+  assert.ok(large instanceof NDArray && large.data instanceof Float64Array);
+  assert.deepEqual(large.shape, [2_500_000]);
+  assert.equal(large.data[2_499_999], 2_499_999);
+  const frame = await data.large_frame();
+  assert.ok(frame instanceof Table);
+  assert.equal(frame.numRows, 200_000);
+  assert.equal(frame.getChild("x").get(199_999), 49_999.75);
+});

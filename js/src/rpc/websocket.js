@@ -12,6 +12,7 @@
 import { Encoder } from "@msgpack/msgpack";
 import { decodeMessage, isSkeleton } from "../framing.js";
 import { decodeObject, objectEnd } from "../msgpack.js";
+import { Transfers } from "./transfers.js";
 
 export const HEADER_KEY = "_ha";
 const FORMAT_VERSION = 1;
@@ -24,25 +25,39 @@ const HEADER_ENCODER = new Encoder();
  */
 export function arrowWebSocket(Base, options, refused) {
   return class ArrowWebSocket extends Base {
+    constructor(...args) {
+      super(...args);
+      this.transfers = new Transfers(options, (frame) => super.send(frame), (message) => this.handler?.({ data: message }));
+    }
+
     set onmessage(handler) {
-      super.onmessage = handler === null ? null : (event) => handler(this.received(event));
+      this.handler = handler;
+      super.onmessage = handler === null ? null : (event) => {
+        const received = this.received(event);
+        if (received !== null) handler(received);
+      };
     }
 
     get onmessage() {
       return super.onmessage;
     }
 
+    /** The event for hypha-rpc, or null when this wrapper handled the frame itself. */
     received(event) {
       const data = event.data;
       if (typeof data === "string") return event;
       const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-      if (!isHybrid(bytes)) return event;
       try {
-        const [header, extra] = decodeMessage(bytes, options);
-        return { data: Object.assign(header, extra ?? {}) };
+        const parts = peek(bytes);
+        if (parts === null) return event;
+        if (parts.hybrid) {
+          const [header, extra] = decodeMessage(bytes, options);
+          return { data: Object.assign(header, extra ?? {}) };
+        }
+        return this.transfers.take(parts.header, parts.extra) ? null : event;
       } catch (error) {
         refused(error);
-        return { data: new ArrayBuffer(0) };
+        return null;
       }
     }
 
@@ -52,16 +67,25 @@ export function arrowWebSocket(Base, options, refused) {
   };
 }
 
-/** Whether the frame's second msgpack object is a skeleton (cheap: the header is small). */
-function isHybrid(bytes) {
+/**
+ * The frame's header, whether it is hybrid, and its extra on demand; null when the frame is not
+ * two msgpack objects (hypha-rpc then reads it as it would).
+ */
+function peek(bytes) {
+  let headerEnd;
+  let extraEnd;
   try {
-    const headerEnd = objectEnd(bytes, 0, 64);
-    if (headerEnd === bytes.length) return false;
-    const extraEnd = objectEnd(bytes, headerEnd, 600);
-    return extraEnd < bytes.length && isSkeleton(decodeObject(bytes.subarray(headerEnd, extraEnd)));
+    headerEnd = objectEnd(bytes, 0, 64);
+    if (headerEnd === bytes.length) return null;
+    extraEnd = objectEnd(bytes, headerEnd, 600);
   } catch {
-    return false; // not ours to judge: hypha-rpc reads it as it would
+    return null;
   }
+  const header = decodeObject(bytes.subarray(0, headerEnd));
+  let extra;
+  const readExtra = () => (extra ??= decodeObject(bytes.subarray(headerEnd, extraEnd)));
+  const hybrid = extraEnd < bytes.length && isSkeleton(readExtra());
+  return { header, hybrid, extra: readExtra };
 }
 
 /** The frame with `_ha` added to its routing header. */

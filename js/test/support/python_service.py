@@ -25,6 +25,8 @@ async def main(url: str) -> None:
             "frame": lambda: FRAME,
             "array": lambda: np.arange(50000.0).reshape(250, 200),
             "small": lambda: np.arange(6, dtype=np.int32),
+            "large": lambda: np.arange(2_500_000.0),
+            "large_frame": lambda: pd.DataFrame({"id": np.arange(200_000), "x": np.arange(200_000) / 4}),
         }
     )
     print(json.dumps({"url": url, "service": info.id}), flush=True)
