@@ -66,3 +66,13 @@ test("messages larger than a frame arrive through the message cache, joined and 
   assert.equal(frame.numRows, 200_000);
   assert.equal(frame.getChild("x").get(199_999), 49_999.75);
 });
+
+test("NDArrays and a Table from a DataFrame go to a Python service in hybrid frames and arrive as numpy arrays and an equal DataFrame", async () => {
+  const data = await client.getService(server.service);
+  const array = new NDArray(new Float64Array(Array.from({ length: 6000 }, (_, i) => i)), [60, 100]);
+  assert.deepEqual(await data.describe(array), { type: "ndarray", dtype: "<f8", shape: [60, 100], fortran: false, sum: 17997000 });
+  const small = new NDArray(new Int32Array([1, 2, 3, 4, 5, 6]), [2, 3], "<i4", "F");
+  assert.deepEqual(await data.describe(small), { type: "ndarray", dtype: "<i4", shape: [2, 3], fortran: true, sum: 21 });
+  const table = await data.frame();
+  assert.deepEqual(await data.describe(table), { type: "DataFrame", equal: true, rows: 5000 });
+});

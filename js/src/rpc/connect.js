@@ -6,18 +6,19 @@
 import { hyphaWebsocketClient } from "hypha-rpc";
 import { fromStockForms } from "../stock_forms.js";
 import { resolveOptions } from "../options.js";
-import { arrowWebSocket } from "./websocket.js";
+import { ENCODE_DEFAULTS } from "../encoding.js";
+import { Outbox } from "./sending.js";
+import { Peers, arrowWebSocket } from "./websocket.js";
 
 export async function connectToServer(config = {}, { arrow } = {}) {
   const options = resolveOptions(arrow);
   const Base = config.WebSocketClass ?? globalThis.WebSocket;
   if (!Base) throw new Error("no WebSocket class: in Node, set globalThis.WebSocket to the ws package's, or pass config.WebSocketClass");
-  const logger = config.logger ?? console;
-  const WebSocketClass = arrowWebSocket(Base, options, (error) => logger.warn(`hypha-arrow refused a frame: ${error.message}`));
+  const logger = config.logger === null ? null : config.logger ?? console;
+  const outbox = new Outbox({ ...ENCODE_DEFAULTS, ...arrow });
+  const warn = (error) => logger?.warn?.(`hypha-arrow refused a frame: ${error.message}`);
+  const WebSocketClass = arrowWebSocket(Base, options, warn, outbox, new Peers());
   const server = await hyphaWebsocketClient.connectToServer({ ...config, WebSocketClass });
-  await server.registerCodec({
-    name: "ndarray",
-    decoder: (form) => fromStockForms({ ...form, _rtype: "ndarray" }),
-  });
+  for (const codec of outbox.codecs((form) => fromStockForms({ ...form, _rtype: "ndarray" }))) await server.registerCodec(codec);
   return server;
 }

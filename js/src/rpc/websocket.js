@@ -9,21 +9,21 @@
  *   columns' values (NDArray, Table, ...) in place; hypha-rpc's decoder passes class instances
  *   through unchanged.
  */
-import { Encoder } from "@msgpack/msgpack";
 import { decodeMessage, isSkeleton } from "../framing.js";
 import { decodeObject, objectEnd } from "../msgpack.js";
+import { HEADER_KEY, METHOD_TAG } from "./sending.js";
 import { Transfers } from "./transfers.js";
 
-export const HEADER_KEY = "_ha";
-const FORMAT_VERSION = 1;
-const HEADER_ENCODER = new Encoder();
+const TAG_SCAN_BYTES = 64 << 10; // incoming frames below this size are scanned for methods tagged _rarrow
 
 /**
  * @param {typeof WebSocket} Base the platform's WebSocket class (the `ws` package's in Node)
  * @param {object} options decoding options
  * @param {(error: Error) => void} refused what to do with a frame that cannot be read
+ * @param {import("./sending.js").Outbox} outbox the values hypha-rpc's codecs took out of frames
+ * @param {Peers} peers who reads hybrid frames
  */
-export function arrowWebSocket(Base, options, refused) {
+export function arrowWebSocket(Base, options, refused, outbox, peers) {
   return class ArrowWebSocket extends Base {
     constructor(...args) {
       super(...args);
@@ -50,6 +50,7 @@ export function arrowWebSocket(Base, options, refused) {
       try {
         const parts = peek(bytes);
         if (parts === null) return event;
+        peers.heard(parts.header, bytes.length < TAG_SCAN_BYTES && !parts.hybrid ? parts.extra : null);
         if (parts.hybrid) {
           const [header, extra] = decodeMessage(bytes, options);
           return { data: Object.assign(header, extra ?? {}) };
@@ -62,7 +63,9 @@ export function arrowWebSocket(Base, options, refused) {
     }
 
     send(data) {
-      super.send(typeof data === "string" ? data : tagged(data instanceof ArrayBuffer ? new Uint8Array(data) : data));
+      if (typeof data === "string") return super.send(data);
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+      super.send(outbox.rebuild(bytes, (target) => peers.readsHybrid(target)));
     }
   };
 }
@@ -88,15 +91,26 @@ function peek(bytes) {
   return { header, hybrid, extra: readExtra };
 }
 
-/** The frame with `_ha` added to its routing header. */
-function tagged(bytes) {
-  const headerEnd = objectEnd(bytes, 0, 64);
-  const header = decodeObject(bytes.subarray(0, headerEnd));
-  if (header === null || typeof header !== "object" || !("type" in header)) return bytes;
-  header[HEADER_KEY] = FORMAT_VERSION;
-  const packed = HEADER_ENCODER.encode(header);
-  const out = new Uint8Array(packed.length + bytes.length - headerEnd);
-  out.set(packed, 0);
-  out.set(bytes.subarray(headerEnd), packed.length);
-  return out;
+/** What this connection last heard about each peer (docs/wire-format.md 9.1): a header's `_ha` wins over method tags. */
+export class Peers {
+  constructor() {
+    this.heardFrom = new Map();
+    this.tagged = new Set();
+  }
+
+  heard(header, readExtra) {
+    const sender = header?.from;
+    if (typeof sender === "string") this.heardFrom.set(sender, Boolean(header[HEADER_KEY]));
+    if (readExtra) collectTags(readExtra(), this.tagged);
+  }
+
+  readsHybrid(target) {
+    return this.heardFrom.get(target) ?? this.tagged.has(target);
+  }
+}
+
+function collectTags(value, into, depth = 0) {
+  if (depth > 32 || value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return;
+  if (value._rtype === "method" && value[METHOD_TAG] && typeof value._rtarget === "string") into.add(value._rtarget);
+  for (const item of Array.isArray(value) ? value : Object.values(value)) collectTags(item, into, depth + 1);
 }
