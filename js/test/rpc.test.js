@@ -76,3 +76,11 @@ test("NDArrays and a Table from a DataFrame go to a Python service in hybrid fra
   const table = await data.frame();
   assert.deepEqual(await data.describe(table), { type: "DataFrame", equal: true, rows: 5000 });
 });
+
+test("a 40 MB NDArray and a 200,000-row Table go to Python through its message cache", async () => {
+  const data = await client.getService(server.service);
+  const array = new NDArray(new Float64Array(5_000_000).fill(0.5), [5_000_000]);
+  assert.deepEqual(await data.describe(array), { type: "ndarray", dtype: "<f8", shape: [5_000_000], fortran: false, sum: 2_500_000 });
+  const frame = await data.large_frame();
+  assert.deepEqual((await data.describe(frame)).rows, 200_000);
+});

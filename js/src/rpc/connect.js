@@ -17,8 +17,10 @@ export async function connectToServer(config = {}, { arrow } = {}) {
   const logger = config.logger === null ? null : config.logger ?? console;
   const outbox = new Outbox({ ...ENCODE_DEFAULTS, ...arrow });
   const warn = (error) => logger?.warn?.(`hypha-arrow refused a frame: ${error.message}`);
-  const WebSocketClass = arrowWebSocket(Base, options, warn, outbox, new Peers());
+  const identity = { self: null };
+  const WebSocketClass = arrowWebSocket(Base, options, warn, outbox, new Peers(), identity);
   const server = await hyphaWebsocketClient.connectToServer({ ...config, WebSocketClass });
+  identity.self = `${server.config.workspace}/${server.config.client_id}`;
   for (const codec of outbox.codecs((form) => fromStockForms({ ...form, _rtype: "ndarray" }))) await server.registerCodec(codec);
   return server;
 }

@@ -11,7 +11,8 @@
  */
 import { decodeMessage, isSkeleton } from "../framing.js";
 import { decodeObject, objectEnd } from "../msgpack.js";
-import { HEADER_KEY, METHOD_TAG } from "./sending.js";
+import { ChunkedSender } from "./chunks.js";
+import { FRAME_LIMIT, HEADER_KEY, METHOD_TAG } from "./sending.js";
 import { Transfers } from "./transfers.js";
 
 const TAG_SCAN_BYTES = 64 << 10; // incoming frames below this size are scanned for methods tagged _rarrow
@@ -22,12 +23,15 @@ const TAG_SCAN_BYTES = 64 << 10; // incoming frames below this size are scanned 
  * @param {(error: Error) => void} refused what to do with a frame that cannot be read
  * @param {import("./sending.js").Outbox} outbox the values hypha-rpc's codecs took out of frames
  * @param {Peers} peers who reads hybrid frames
+ * @param {{self: string | null}} identity this client's "workspace/client", once connected
  */
-export function arrowWebSocket(Base, options, refused, outbox, peers) {
+export function arrowWebSocket(Base, options, refused, outbox, peers, identity) {
   return class ArrowWebSocket extends Base {
     constructor(...args) {
       super(...args);
       this.transfers = new Transfers(options, (frame) => super.send(frame), (message) => this.handler?.({ data: message }));
+      this.chunks = new ChunkedSender((frame) => super.send(frame));
+      this.chunks.self = identity.self;
     }
 
     set onmessage(handler) {
@@ -51,6 +55,7 @@ export function arrowWebSocket(Base, options, refused, outbox, peers) {
         const parts = peek(bytes);
         if (parts === null) return event;
         peers.heard(parts.header, bytes.length < TAG_SCAN_BYTES && !parts.hybrid ? parts.extra : null);
+        if (this.chunks.takeReply(parts.header, parts.extra)) return null;
         if (parts.hybrid) {
           const [header, extra] = decodeMessage(bytes, options);
           return { data: Object.assign(header, extra ?? {}) };
@@ -65,7 +70,11 @@ export function arrowWebSocket(Base, options, refused, outbox, peers) {
     send(data) {
       if (typeof data === "string") return super.send(data);
       const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-      super.send(outbox.rebuild(bytes, (target) => peers.readsHybrid(target)));
+      const frame = outbox.rebuild(bytes, (target) => peers.readsHybrid(target));
+      if (frame.length <= FRAME_LIMIT) return super.send(frame);
+      this.chunks.self ??= identity.self;
+      const header = decodeObject(frame.subarray(0, objectEnd(frame, 0, 64)));
+      this.chunks.transfer(frame, String(header.to), header.session).catch((error) => refused(error));
     }
   };
 }
