@@ -6,6 +6,8 @@ until it is terminated.
 
 import asyncio
 import json
+import signal
+import sys
 
 import numpy as np
 import pandas as pd
@@ -43,5 +45,6 @@ async def main(url: str) -> None:
     await asyncio.Event().wait()
 
 
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so the server below is stopped too, not orphaned
 with LocalServer() as server:
     asyncio.run(main(server.url))
