@@ -1,0 +1,144 @@
+/**
+ * Encoding: JavaScript values into hybrid frames Python's decoder reads (docs/wire-format.md).
+ *
+ * The walk takes each value that goes columnar (an `NDArray` or TypedArray at or above the
+ * binary threshold, an apache-arrow Table or Vector, a long homogeneous list, a list of
+ * records) out of the value, leaves a placeholder in its place, and writes all of them as one
+ * Arrow IPC stream behind the skeleton; the rest is msgpack as hypha-rpc JS would send it.
+ */
+import { Encoder } from "@msgpack/msgpack";
+import { Field, LargeList, RecordBatch, RecordBatchStreamWriter, Schema, Struct, Table, Vector, makeData } from "apache-arrow";
+import { EncodeError } from "./errors.js";
+import { DESCRIPTOR_KEY, FORMAT_VERSION, PLACEHOLDER_DTYPE } from "./framing.js";
+import { columnOf } from "./families/encode.js";
+import { formatPath } from "./families/index.js";
+import { NDArray } from "./ndarray.js";
+import { stockForm } from "./stock_forms.js";
+
+const ALIGNMENT = 8;
+const VALUE_KEY = "value";
+const META_KEY = "hypha_arrow";
+
+export const ENCODE_DEFAULTS = Object.freeze({ binaryThreshold: 1000, typedArrayOptimization: true, maxDepth: 512 });
+
+/**
+ * A standalone value as a frame Python's `hypha_arrow.decode` reads.
+ * @param {unknown} value
+ * @param {object} [options]
+ */
+export function encode(value, options) {
+  const config = { ...ENCODE_DEFAULTS, ...options };
+  const extraction = new Extraction(config, [VALUE_KEY]);
+  const skeleton = extraction.walk(value);
+  if (!extraction.columns.length) return pack(skeleton, "value");
+  return framed(new Uint8Array(0), { [VALUE_KEY]: skeleton }, extraction);
+}
+
+/**
+ * A hypha-rpc frame: the header as msgpack, then the extra data with its bulky values in the
+ * Arrow section (plain msgpack, as stock, when nothing is columnar).
+ */
+export function encodeMessage(header, extra, options) {
+  const config = { ...ENCODE_DEFAULTS, ...options };
+  const head = pack(header, "header");
+  if (extra === null || extra === undefined) return head;
+  if (typeof extra !== "object" || Array.isArray(extra)) throw new EncodeError(`extra must be a map, got ${Array.isArray(extra) ? "array" : typeof extra}`);
+  if (Object.hasOwn(extra, DESCRIPTOR_KEY)) throw new EncodeError("reserved: at the top of a frame a decoder reads this key as the hybrid frame descriptor", DESCRIPTOR_KEY);
+  const extraction = new Extraction(config, null);
+  const skeleton = extraction.walk(extra);
+  if (!extraction.columns.length) return concat(head, pack(skeleton, "extra"));
+  return framed(head, skeleton, extraction);
+}
+
+class Extraction {
+  constructor(config, prefix) {
+    this.config = config;
+    this.prefix = prefix ?? [];
+    this.columns = [];
+    this.paths = [];
+  }
+
+  walk(value, path = [], depth = 0) {
+    if (depth > this.config.maxDepth) throw new EncodeError(`nested deeper than max_depth=${this.config.maxDepth} (or a reference cycle)`, formatPath([...this.prefix, ...path]));
+    let column;
+    try {
+      column = columnOf(value, this.config);
+    } catch (error) {
+      if (error instanceof EncodeError) throw new EncodeError(error.reason, formatPath([...this.prefix, ...path]) + (error.path ?? ""));
+      throw error;
+    }
+    if (column !== null) {
+      const index = this.columns.length;
+      this.columns.push(column);
+      this.paths.push([...this.prefix, ...path]);
+      return { _rtype: "ndarray", _rvalue: new Uint8Array(0), _rdtype: PLACEHOLDER_DTYPE, _rcolumn: index };
+    }
+    if (value instanceof NDArray) return stockForm(value);
+    if (Array.isArray(value)) return value.map((item, i) => this.walk(item, [...path, i], depth + 1));
+    if (isPlainObject(value)) {
+      const out = {};
+      for (const [key, item] of Object.entries(value)) out[key] = this.walk(item, [...path, key], depth + 1);
+      return out;
+    }
+    if (value instanceof Table || value instanceof Vector) throw new EncodeError("internal: an Arrow value was not taken as a column");
+    return value;
+  }
+}
+
+function framed(prefix, skeleton, extraction) {
+  const section = encodeSection(extraction.columns);
+  const descriptor = { version: FORMAT_VERSION, length: section.length, compression: null, columns: extraction.paths, pad: new Uint8Array(0) };
+  skeleton[DESCRIPTOR_KEY] = descriptor;
+  let packed = pack(skeleton, "value");
+  const pad = (ALIGNMENT - ((prefix.length + packed.length) % ALIGNMENT)) % ALIGNMENT;
+  if (pad) {
+    descriptor.pad = new Uint8Array(pad);
+    packed = pack(skeleton, "value");
+  }
+  const frame = new Uint8Array(prefix.length + packed.length + section.length);
+  frame.set(prefix, 0);
+  frame.set(packed, prefix.length);
+  frame.set(section, prefix.length + packed.length);
+  return frame;
+}
+
+/** The columns as one IPC stream holding one one-row batch; column `i` a large_list named "i". */
+function encodeSection(columns) {
+  const fields = [];
+  const lists = columns.map((column, index) => {
+    const listType = new LargeList(new Field("item", column.data.type, true, column.itemMetadata));
+    const metadata = new Map(column.metadata);
+    metadata.set(META_KEY, JSON.stringify({ kind: column.kind, ...column.meta }));
+    fields.push(new Field(String(index), listType, false, metadata));
+    return makeData({ type: listType, length: 1, nullCount: 0, valueOffsets: new BigInt64Array([0n, BigInt(column.data.length)]), child: column.data });
+  });
+  const schema = new Schema(fields);
+  const batch = new RecordBatch(schema, makeData({ type: new Struct(fields), length: 1, nullCount: 0, children: lists }));
+  const writer = new RecordBatchStreamWriter();
+  writer.write(batch);
+  writer.finish();
+  return writer.toUint8Array(true);
+}
+
+const ENCODER = new Encoder({ useBigInt64: true, ignoreUndefined: false });
+
+function pack(value, what) {
+  try {
+    return ENCODER.encode(value);
+  } catch (error) {
+    throw new EncodeError(`${what} is not msgpack-serialisable: ${error.message}`);
+  }
+}
+
+function concat(a, b) {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+function isPlainObject(value) {
+  if (value === null || typeof value !== "object") return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}

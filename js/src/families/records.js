@@ -1,0 +1,65 @@
+/**
+ * `records` columns (4.5): lists of dicts as arrays of plain objects, each with its own keys
+ * in its own order; or, with `recordsAs: "table"`, the key columns as an apache-arrow Table.
+ */
+import { RecordBatch, Schema, Table, Type, makeData } from "apache-arrow";
+import { DecodeError } from "../errors.js";
+import { Cells } from "../cells.js";
+import { ORIGINS } from "./arrow.js";
+
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const CELLS_KEY = "hypha_arrow.cells";
+
+export function decodeRecords(column, config) {
+  const values = column.values;
+  if (values.type.typeId !== Type.Struct) throw new DecodeError(`records must be a struct, got ${values.type}`);
+  const children = values.type.children;
+  const keyCount = column.meta.columns;
+  const layouts = column.meta.layouts;
+  const extra = layouts === undefined ? 0 : 1;
+  if (!Number.isSafeInteger(keyCount) || keyCount < 0 || keyCount + extra !== children.length) {
+    throw new DecodeError(`records declare ${keyCount} key columns, the struct has ${children.length} children`);
+  }
+  const cellColumns = children.slice(0, keyCount).map((field) => {
+    const cells = field.metadata.get(CELLS_KEY);
+    if (cells === undefined) return false;
+    if (cells !== "msgpack" || field.type.typeId !== Type.LargeBinary) throw new DecodeError(`records column ${field.name} of cells must be msgpack in large_binary`);
+    return true;
+  });
+  if (config.recordsAs === "table") {
+    if (layouts !== undefined) throw new DecodeError("records of several layouts cannot be one table");
+    const data = values.data[0];
+    const table = new Table([new RecordBatch(new Schema(children), makeData({ type: values.type, offset: data.offset, length: data.length, nullCount: 0, children: data.children }))]);
+    ORIGINS.set(table, { kind: "table", meta: {} });
+    return table;
+  }
+  const names = children.slice(0, keyCount).map((field) => field.name);
+  const columns = names.map((_, k) => values.getChildAt(k));
+  const order = layouts === undefined ? [names.map((_, k) => k)] : checkedLayouts(layouts, keyCount);
+  const layoutOf = layouts === undefined ? null : values.getChildAt(keyCount);
+  if (layoutOf !== null && (String(layoutOf.type) !== "Uint16" || layoutOf.nullCount)) throw new DecodeError("records layout column must be non-null uint16");
+  const cells = new Cells(config.maxDepth);
+  const rows = new Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const layout = order[layoutOf === null ? 0 : layoutOf.get(i)];
+    if (layout === undefined) throw new DecodeError(`record ${i} names layout ${layoutOf.get(i)}, only ${order.length} are listed`);
+    const row = {};
+    for (const k of layout) {
+      if (!columns[k].isValid(i)) row[names[k]] = null;
+      else row[names[k]] = cellColumns[k] ? cells.unpack(columns[k].get(i)) : plain(columns[k].get(i));
+    }
+    rows[i] = row;
+  }
+  return rows;
+}
+
+function checkedLayouts(layouts, keyCount) {
+  if (!Array.isArray(layouts) || !layouts.every((layout) => Array.isArray(layout) && layout.every((k) => Number.isInteger(k) && k >= 0 && k < keyCount) && new Set(layout).size === layout.length)) {
+    throw new DecodeError("records layouts must be lists of distinct key column indices");
+  }
+  return layouts;
+}
+
+function plain(value) {
+  return typeof value === "bigint" && value >= -SAFE && value <= SAFE ? Number(value) : value;
+}

@@ -1,0 +1,10 @@
+/**
+ * hypha-arrow for JavaScript: hypha-rpc frames with their bulky values as an Arrow IPC
+ * section, the contract of docs/wire-format.md shared with the Python package.
+ */
+export { decode, decodeMessage } from "./framing.js";
+export { encode, encodeMessage } from "./encoding.js";
+export { DecodeError, EncodeError, HyphaArrowError } from "./errors.js";
+export { NDArray } from "./ndarray.js";
+export { Decimal, NA, Tuple } from "./cells.js";
+export { connectToServer } from "./rpc/connect.js";

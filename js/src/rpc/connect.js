@@ -1,0 +1,26 @@
+/**
+ * `connectToServer(config, { arrow })`: hypha-rpc JS's own `connectToServer`, through the
+ * WebSocket of `websocket.js` and with a codec that gives hypha-rpc's small-array form back
+ * as `NDArray`s.
+ */
+import { hyphaWebsocketClient } from "hypha-rpc";
+import { fromStockForms } from "../stock_forms.js";
+import { resolveOptions } from "../options.js";
+import { ENCODE_DEFAULTS } from "../encoding.js";
+import { Outbox } from "./sending.js";
+import { Peers, arrowWebSocket } from "./websocket.js";
+
+export async function connectToServer(config = {}, { arrow } = {}) {
+  const options = resolveOptions(arrow);
+  const Base = config.WebSocketClass ?? globalThis.WebSocket;
+  if (!Base) throw new Error("no WebSocket class: in Node, set globalThis.WebSocket to the ws package's, or pass config.WebSocketClass");
+  const logger = config.logger === null ? null : config.logger ?? console;
+  const outbox = new Outbox({ ...ENCODE_DEFAULTS, ...arrow });
+  const warn = (error) => logger?.warn?.(`hypha-arrow refused a frame: ${error.message}`);
+  const identity = { self: null };
+  const WebSocketClass = arrowWebSocket(Base, options, warn, outbox, new Peers(), identity);
+  const server = await hyphaWebsocketClient.connectToServer({ ...config, WebSocketClass });
+  identity.self = `${server.config.workspace}/${server.config.client_id}`;
+  for (const codec of outbox.codecs((form) => fromStockForms({ ...form, _rtype: "ndarray" }))) await server.registerCodec(codec);
+  return server;
+}

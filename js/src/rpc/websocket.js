@@ -1,0 +1,132 @@
+/**
+ * The WebSocket hypha-rpc JS connects with (its public `WebSocketClass` option), extended to
+ * read and write hybrid frames: the one place frames cross between hypha-rpc and the codec.
+ *
+ * - Every frame sent gets `_ha` in its routing header, so peers learn this client reads
+ *   hybrid frames (docs/wire-format.md 9.1).
+ * - A hybrid frame received is decoded here and handed to hypha-rpc as the message object it
+ *   would have unpacked (hypha-rpc's `_on_message` takes decoded messages too), with the
+ *   columns' values (NDArray, Table, ...) in place; hypha-rpc's decoder passes class instances
+ *   through unchanged.
+ */
+import { decodeMessage, isSkeleton } from "../framing.js";
+import { decodeObject, objectEnd } from "../msgpack.js";
+import { ChunkedSender } from "./chunks.js";
+import { FRAME_LIMIT, HEADER_KEY, METHOD_TAG } from "./sending.js";
+import { Transfers } from "./transfers.js";
+
+const TAG_SCAN_BYTES = 64 << 10; // incoming frames below this size are scanned for methods tagged _rarrow
+
+/**
+ * @param {typeof WebSocket} Base the platform's WebSocket class (the `ws` package's in Node)
+ * @param {object} options decoding options
+ * @param {(error: Error) => void} refused what to do with a frame that cannot be read
+ * @param {import("./sending.js").Outbox} outbox the values hypha-rpc's codecs took out of frames
+ * @param {Peers} peers who reads hybrid frames
+ * @param {{self: string | null}} identity this client's "workspace/client", once connected
+ */
+export function arrowWebSocket(Base, options, refused, outbox, peers, identity) {
+  return class ArrowWebSocket extends Base {
+    constructor(url, protocols, settings) {
+      // Node's ws package offers permessage-deflate, and the server compresses at about 30 MB/s:
+      // Arrow sections are compressed by the codec if at all. Browsers offer it regardless.
+      super(url, protocols, isNodeWs(Base) ? { perMessageDeflate: false, ...settings } : settings);
+      this.transfers = new Transfers(options, (frame) => super.send(frame), (message) => this.handler?.({ data: message }));
+      this.chunks = new ChunkedSender((frame) => super.send(frame));
+      this.chunks.self = identity.self;
+    }
+
+    set onmessage(handler) {
+      this.handler = handler;
+      super.onmessage = handler === null ? null : (event) => {
+        const received = this.received(event);
+        if (received !== null) handler(received);
+      };
+    }
+
+    get onmessage() {
+      return super.onmessage;
+    }
+
+    /** The event for hypha-rpc, or null when this wrapper handled the frame itself. */
+    received(event) {
+      const data = event.data;
+      if (typeof data === "string") return event;
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+      try {
+        const parts = peek(bytes);
+        if (parts === null) return event;
+        peers.heard(parts.header, bytes.length < TAG_SCAN_BYTES && !parts.hybrid ? parts.extra : null);
+        if (this.chunks.takeReply(parts.header, parts.extra)) return null;
+        if (parts.hybrid) {
+          const [header, extra] = decodeMessage(bytes, options);
+          return { data: Object.assign(header, extra ?? {}) };
+        }
+        return this.transfers.take(parts.header, parts.extra) ? null : event;
+      } catch (error) {
+        refused(error);
+        return null;
+      }
+    }
+
+    send(data) {
+      if (typeof data === "string") return super.send(data);
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+      const frame = outbox.rebuild(bytes, (target) => peers.readsHybrid(target));
+      if (frame.length <= FRAME_LIMIT) return super.send(frame);
+      this.chunks.self ??= identity.self;
+      const header = decodeObject(frame.subarray(0, objectEnd(frame, 0, 64)));
+      this.chunks.transfer(frame, String(header.to), header.session).catch((error) => refused(error));
+    }
+  };
+}
+
+/**
+ * The frame's header, whether it is hybrid, and its extra on demand; null when the frame is not
+ * two msgpack objects (hypha-rpc then reads it as it would).
+ */
+function peek(bytes) {
+  let headerEnd;
+  let extraEnd;
+  try {
+    headerEnd = objectEnd(bytes, 0, 64);
+    if (headerEnd === bytes.length) return null;
+    extraEnd = objectEnd(bytes, headerEnd, 600);
+  } catch {
+    return null;
+  }
+  const header = decodeObject(bytes.subarray(0, headerEnd));
+  let extra;
+  const readExtra = () => (extra ??= decodeObject(bytes.subarray(headerEnd, extraEnd)));
+  const hybrid = extraEnd < bytes.length && isSkeleton(readExtra());
+  return { header, hybrid, extra: readExtra };
+}
+
+/** What this connection last heard about each peer (docs/wire-format.md 9.1): a header's `_ha` wins over method tags. */
+export class Peers {
+  constructor() {
+    this.heardFrom = new Map();
+    this.tagged = new Set();
+  }
+
+  heard(header, readExtra) {
+    const sender = header?.from;
+    if (typeof sender === "string") this.heardFrom.set(sender, Boolean(header[HEADER_KEY]));
+    if (readExtra) collectTags(readExtra(), this.tagged);
+  }
+
+  readsHybrid(target) {
+    return this.heardFrom.get(target) ?? this.tagged.has(target);
+  }
+}
+
+function collectTags(value, into, depth = 0) {
+  if (depth > 32 || value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return;
+  if (value._rtype === "method" && value[METHOD_TAG] && typeof value._rtarget === "string") into.add(value._rtarget);
+  for (const item of Array.isArray(value) ? value : Object.values(value)) collectTags(item, into, depth + 1);
+}
+
+/** Whether `Base` is the ws package's WebSocket (it takes an options argument). */
+function isNodeWs(Base) {
+  return typeof Base.prototype?.addListener === "function";
+}

@@ -1,0 +1,101 @@
+/**
+ * hypha-rpc's own array form `{_rtype: "ndarray", _rvalue, _rshape, _rdtype}` (section 5), for
+ * arrays below the threshold: in a standalone frame they become `NDArray`s.
+ */
+import { DecodeError, EncodeError } from "./errors.js";
+import { NDArray, fixedWidthElements } from "./ndarray.js";
+
+const NAMED = new Map([
+  ["bool", "|b1"], ["int8", "|i1"], ["uint8", "|u1"], ["int16", "<i2"], ["uint16", "<u2"], ["int32", "<i4"], ["uint32", "<u4"],
+  ["int64", "<i8"], ["uint64", "<u8"], ["float16", "<f2"], ["float32", "<f4"], ["float64", "<f8"], ["complex64", "<c8"], ["complex128", "<c16"],
+  ["float128", "<f16"], ["complex256", "<c32"],
+]);
+const VIEWS = new Map([
+  ["b1", Uint8Array], ["i1", Int8Array], ["u1", Uint8Array], ["i2", Int16Array], ["u2", Uint16Array], ["i4", Int32Array], ["u4", Uint32Array],
+  ["i8", BigInt64Array], ["u8", BigUint64Array], ["f2", Uint16Array], ["f4", Float32Array], ["f8", Float64Array], ["c8", Float32Array], ["c16", Float64Array],
+  ["M8", BigInt64Array], ["m8", BigInt64Array],
+]);
+
+/** Every stock ndarray map in `value` (at any depth of arrays and maps) as an `NDArray`. */
+export function fromStockForms(value) {
+  if (Array.isArray(value)) return value.map(fromStockForms);
+  if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
+  if (value._rtype === "ndarray" && value._rvalue instanceof Uint8Array && Array.isArray(value._rshape)) return toNdarray(value);
+  for (const key of Object.keys(value)) value[key] = fromStockForms(value[key]);
+  return value;
+}
+
+function toNdarray(form) {
+  const dtype = dtypeString(form._rdtype);
+  const array = ndarrayFromBytes(form._rvalue, dtype, form._rshape, "C"); // the form is always in C order
+  if (form._rorder !== "F") return array;
+  return new NDArray(relaid(array.data, array.shape, dtype[1] === "c" ? 2 : 1, true), array.shape, dtype, "F");
+}
+
+/** numpy's `str(dtype)` (what the form carries: "float64", "datetime64[s]") as `dtype.str`. */
+function dtypeString(name) {
+  const temporal = typeof name === "string" && /^(datetime|timedelta)64\[(\w+)\]$/.exec(name);
+  if (temporal) return `<${temporal[1] === "datetime" ? "M" : "m"}8[${temporal[2]}]`;
+  return NAMED.get(name) ?? name;
+}
+
+/**
+ * An `NDArray` over a copy of numpy's raw bytes (`tobytes`, in the dtype's own byte order,
+ * elements in `order`): numbers in native order in their TypedArray; a dtype with no
+ * TypedArray (long double, void) keeps its raw bytes in a Uint8Array.
+ */
+export function ndarrayFromBytes(raw, dtype, shape, order) {
+  const match = typeof dtype === "string" && /^([<>|=])([a-zA-Z])(\d+)(\[\w+\])?$/.exec(dtype);
+  if (!match || !(raw instanceof Uint8Array)) throw new DecodeError(`invalid ndarray dtype ${JSON.stringify(dtype)}`);
+  const [, byteOrder, kind, itemsize] = match;
+  const View = VIEWS.get(`${kind}${itemsize}`) ?? Uint8Array;
+  const count = shape.reduce((a, b) => a * b, 1);
+  const width = kind === "U" ? 4 * Number(itemsize) : Number(itemsize);
+  if (raw.length !== count * width) throw new DecodeError(`ndarray of ${raw.length} bytes does not hold ${JSON.stringify(shape)} elements of ${dtype}`);
+  if (kind === "U" || kind === "S") return new NDArray(fixedWidthElements(raw, kind, width, byteOrder, count), shape, dtype, order);
+  if (raw.length !== count * Number(itemsize)) throw new DecodeError(`ndarray of ${raw.length} bytes does not hold ${JSON.stringify(shape)} elements of ${dtype}`);
+  const copy = new Uint8Array(raw); // aligned, and swapped below to native (little-endian) order
+  const element = View.BYTES_PER_ELEMENT;
+  if (byteOrder === ">" && element > 1) {
+    for (let i = 0; i < copy.length; i += element) copy.subarray(i, i + element).reverse();
+  }
+  return new NDArray(new View(copy.buffer), shape, dtype, order);
+}
+
+/** Elements re-laid between C and Fortran order (`toFortran`: from C to F; else from F to C). */
+function relaid(data, shape, perElement, toFortran) {
+  const out = new data.constructor(data.length);
+  const size = shape.reduce((a, b) => a * b, 1);
+  const index = new Array(shape.length).fill(0);
+  for (let c = 0; c < size; c++) {
+    let f = 0;
+    for (let axis = shape.length - 1; axis >= 0; axis--) f = f * shape[axis] + index[axis];
+    for (let k = 0; k < perElement; k++) {
+      if (toFortran) out[f * perElement + k] = data[c * perElement + k];
+      else out[c * perElement + k] = data[f * perElement + k];
+    }
+    for (let axis = shape.length - 1; axis >= 0; axis--) {
+      if (++index[axis] < shape[axis]) break;
+      index[axis] = 0;
+    }
+  }
+  return out;
+}
+
+const NAMES = new Map([...NAMED].map(([name, dtype]) => [dtype, name]));
+
+/**
+ * An `NDArray` below the threshold in hypha-rpc's own form, as Python's encoder writes it:
+ * elements in C order (a Fortran array says so in `_rorder`), `_rdtype` numpy's `str(dtype)`.
+ */
+export function stockForm(array) {
+  const dtype = array.dtype;
+  const temporal = /^<([Mm])8(\[\w+\])$/.exec(dtype);
+  const name = temporal ? `${temporal[1] === "M" ? "datetime64" : "timedelta64"}${temporal[2]}` : NAMES.get(dtype) ?? dtype;
+  if (!ArrayBuffer.isView(array.data)) throw new EncodeError(`an NDArray of ${dtype} in hypha-rpc's form needs a TypedArray`);
+  const perElement = dtype[1] === "c" ? 2 : 1;
+  const data = array.order === "F" ? relaid(array.data, array.shape, perElement, false) : array.data;
+  const form = { _rtype: "ndarray", _rvalue: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)), _rshape: array.shape, _rdtype: name };
+  if (array.order === "F" && array.shape.length > 1) form._rorder = "F";
+  return form;
+}

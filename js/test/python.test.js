@@ -1,0 +1,102 @@
+/**
+ * Frames JavaScript writes, read by the Python package (and back): the spec is one contract.
+ * Each case runs `python` (HYPHA_ARROW_PYTHON, else python3) with hypha_arrow importable.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { NDArray, decode, encode, encodeMessage } from "../src/index.js";
+
+const PYTHON = process.env.HYPHA_ARROW_PYTHON ?? "python3";
+const CORPUS = new URL("../../conformance/", import.meta.url);
+const work = mkdtempSync(join(tmpdir(), "hypha-arrow-js-"));
+
+/** Run `script` in Python with `frame` at the path in FRAME; its stdout, parsed as JSON. */
+function python(script, frame) {
+  const path = join(work, "frame.bin");
+  writeFileSync(path, frame);
+  const out = execFileSync(PYTHON, ["-c", script], { env: { ...process.env, FRAME: path }, encoding: "utf8" });
+  return JSON.parse(out);
+}
+
+const READ = `
+import json, os, numpy as np, hypha_arrow
+value = hypha_arrow.decode(open(os.environ["FRAME"], "rb").read())
+def describe(v):
+    if isinstance(v, np.ndarray):
+        return {"dtype": v.dtype.str, "shape": list(v.shape), "fortran": bool(np.isfortran(v)) and v.ndim > 1, "sum": float(np.asarray(v, dtype=float).sum()) if v.dtype.kind in "biuf" else None}
+    if isinstance(v, dict):
+        return {k: describe(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [describe(x) for x in v]
+    return v
+print(json.dumps(describe(value)))
+`;
+
+test("NDArrays, bare TypedArrays and small Fortran arrays arrive in Python with their dtype, shape and order", () => {
+  const big = new NDArray(new Float64Array(Array.from({ length: 600 }, (_, i) => i)), [20, 30]);
+  const ints = new NDArray(new BigInt64Array(Array.from({ length: 200 }, (_, i) => BigInt(i))), [200], "<i8");
+  const small = new NDArray(new Int32Array([1, 2, 3, 4, 5, 6]), [2, 3], "<i4", "F");
+  const frame = encode({ big, ints, small, typed: new Float32Array(500).fill(2), text: "hi", n: 3 });
+  assert.deepEqual(python(READ, frame), {
+    big: { dtype: "<f8", shape: [20, 30], fortran: false, sum: 179700 },
+    ints: { dtype: "<i8", shape: [200], fortran: false, sum: 19900 },
+    small: { dtype: "<i4", shape: [2, 3], fortran: true, sum: 21 },
+    typed: { dtype: "<f4", shape: [500], fortran: false, sum: 1000 },
+    text: "hi",
+    n: 3,
+  });
+});
+
+test("a DataFrame decoded in JavaScript and sent back arrives as an equal DataFrame", () => {
+  for (const name of ["dataframe_numeric", "dataframe_multiindex", "dataframe_labels", "dataframe_categorical"]) {
+    const original = new Uint8Array(readFileSync(new URL(`frames/${name}.bin`, CORPUS)));
+    const again = encode(decode(original));
+    const same = python(
+      `import json, os, hypha_arrow
+from hypha_arrow.testing import assert_same
+first = hypha_arrow.decode(open(${JSON.stringify(join(work, "original.bin"))}, "rb").read())
+assert_same(hypha_arrow.decode(open(os.environ["FRAME"], "rb").read()), first)
+print(json.dumps(type(first).__name__))`,
+      (writeFileSync(join(work, "original.bin"), original), again),
+    );
+    assert.equal(same, "DataFrame", name);
+  }
+});
+
+test("a message's header stays plain msgpack and its arrays go to the section", () => {
+  const header = { type: "method", from: "ws/a", to: "ws/b", method: "echo" };
+  const frame = encodeMessage(header, { args: [new NDArray(new Float64Array(1000), [1000])], with_kwargs: false });
+  const out = python(
+    `import json, os, hypha_arrow
+h, e = hypha_arrow.decode_message(open(os.environ["FRAME"], "rb").read())
+print(json.dumps([h, e["args"][0].shape, hypha_arrow.inspect(open(os.environ["FRAME"], "rb").read())["hybrid"]]))`,
+    frame,
+  );
+  assert.deepEqual(out, [header, [1000], true]);
+});
+
+test("long homogeneous lists and record lists go columnar and arrive with their types; mixed ones stay msgpack", () => {
+  const records = Array.from({ length: 200 }, (_, i) => (i % 3 ? { id: i, name: `n${i}`, score: i + 0.25 } : { name: "x", id: i }));
+  const frame = encode({
+    ints: Array.from({ length: 300 }, (_, i) => i),
+    floats: Array.from({ length: 300 }, (_, i) => i + 0.5),
+    strs: Array.from({ length: 300 }, (_, i) => `s${i}`),
+    mixed: Array.from({ length: 300 }, (_, i) => (i % 2 ? i : i + 0.5)),
+    records,
+  });
+  const out = python(
+    `import json, os, hypha_arrow
+frame = open(os.environ["FRAME"], "rb").read()
+v = hypha_arrow.decode(frame)
+kinds = [c["kind"] for c in hypha_arrow.inspect(frame)["section"]["columns"]]
+print(json.dumps({"kinds": kinds, "types": {k: sorted({type(x).__name__ for x in v[k]}) for k in ("ints", "floats", "strs", "mixed")}, "records": v["records"]}))`,
+    frame,
+  );
+  assert.deepEqual(out.kinds, ["list", "list", "list", "records"]);
+  assert.deepEqual(out.types, { ints: ["int"], floats: ["float"], strs: ["str"], mixed: ["float", "int"] });
+  assert.deepEqual(out.records, records, "each record with its own keys, in its own order");
+});
