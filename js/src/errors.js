@@ -20,3 +20,10 @@ export class DecodeError extends HyphaArrowError {}
 
 /** A value the codec cannot send. */
 export class EncodeError extends HyphaArrowError {}
+
+/**
+ * A chunked message a receiver would not take: over one of its budgets, or not the sender's to
+ * touch (only the client that created a message may add to it, process it or remove it).
+ * `path` is the message's key. It reaches the sender as the error of its call.
+ */
+export class TransferRefused extends HyphaArrowError {}

@@ -1,59 +1,51 @@
 /**
- * Large hybrid messages arriving (docs/wire-format.md 9.3, 9.4): a hypha_arrow sender gives each
- * message a key of its own (`{session}~ha~{id}`) and sends its chunks to this client's
- * `services.built-in.message_cache`. hypha-rpc JS would join them and read only the skeleton,
- * so the WebSocket wrapper takes the calls for such keys itself: it checks them against the
- * receive budgets (owner, sizes, counts, time), answers the sender as hypha-rpc would, and on
- * `process` decodes the joined frame and hands it over as the message.
+ * Large messages arriving (docs/wire-format.md 9.3, 9.4): every call of this client's
+ * `services.built-in.message_cache`, whoever sends it, is taken here instead of by hypha-rpc JS.
+ *
+ * hypha-rpc JS's own cache holds what anyone sends it: no ownership, no byte or chunk bound,
+ * 256 messages at most, beyond which it evicts the oldest (a legitimate transfer goes first),
+ * and messages older than 5 minutes are looked at only when it is full; it joins a hybrid
+ * message and reads only its skeleton, and a message that fails to decode stays in it. So the
+ * WebSocket wrapper keeps the chunks here, checked against the receive budgets (`budgets.js`),
+ * answers each call as hypha-rpc would (its promise's resolve or reject method) and, on
+ * `process`, hands hypha-rpc the joined message with the server-stated sender: decoded when
+ * hybrid, as the frame hypha-rpc would have joined otherwise.
  */
 import { Encoder } from "@msgpack/msgpack";
-import { decodeMessage } from "../framing.js";
+import { decodeMessage, isSkeleton } from "../framing.js";
+import { DecodeError, HyphaArrowError } from "../errors.js";
+import { decodeObject, objectEnd } from "../msgpack.js";
+import { IncomingTransfers, KEY_MARK } from "./budgets.js";
 
-export const KEY_MARK = "~ha~";
+export { KEY_MARK };
+
 const CACHE_METHOD = "services.built-in.message_cache.";
-const MAX_CHUNKS = 400;
-const CHUNK_MAX = 15 * 2 ** 20;
-const MAX_KEY_LENGTH = 256;
-const MiB = 2 ** 20;
-
-export const BUDGET_DEFAULTS = Object.freeze({
-  maxMessageBytes: 1536 * MiB,
-  maxPendingBytesPerSender: 1536 * MiB,
-  maxPendingBytes: 2048 * MiB,
-  maxPartialMessagesPerSender: 256,
-  maxPartialMessages: 1024,
-  transferDeadline: 300,
-  transferIdleTimeout: 30,
-});
-
+const REASON_CHARS = 2000; // of a refused call's reason, as Python's `hypha_arrow_refused` keeps
 const ENCODER = new Encoder({ useBigInt64: true });
 
-/** The message-cache calls for hybrid keys, and what they hold. */
+/** This connection's message cache: the chunks, their budgets, and the replies. */
 export class Transfers {
   /**
-   * @param {object} options decoding options and budgets
+   * @param {object} options the package's options (decoding limits and receive budgets)
    * @param {(frame: Uint8Array) => void} send writes a frame to the server
-   * @param {(message: object) => void} deliver hands a decoded message to hypha-rpc
+   * @param {(data: object | ArrayBuffer) => void} deliver hands hypha-rpc a message (an object) or a frame
    */
   constructor(options, send, deliver) {
-    this.options = { ...BUDGET_DEFAULTS, ...options };
+    this.options = options;
     this.send = send;
     this.deliver = deliver;
-    this.partials = new Map();
-    this.timer = null;
+    this.chunks = new Map(); // key -> Map(index -> Uint8Array)
+    this.budgets = new IncomingTransfers(options, (key) => this.chunks.delete(key));
   }
 
-  /** Whether the frame is a call this object handles (its extra read only for message-cache calls); handles it if so. */
+  /** Whether the frame is a call this object handles (its extra read only if so); handles it if so. */
   take(header, readExtra) {
     const method = header?.method;
     if (header?.type !== "method" || typeof method !== "string" || !method.startsWith(CACHE_METHOD)) return false;
     const extra = readExtra();
-    const args = extra?.args;
-    const key = Array.isArray(args) ? args[0] : undefined;
-    if (typeof key !== "string" || !key.includes(KEY_MARK)) return false;
-    const operation = method.slice(CACHE_METHOD.length);
+    const args = Array.isArray(extra?.args) ? extra.args : [];
     try {
-      const result = this.handle(operation, key, args, header);
+      const result = this.handle(method.slice(CACHE_METHOD.length), args, header);
       this.reply(header, extra, "resolve", result ?? null);
     } catch (error) {
       this.reply(header, extra, "reject", { _rtype: "error", _rvalue: String(error.message), _rtrace: "" });
@@ -61,100 +53,128 @@ export class Transfers {
     return true;
   }
 
-  handle(operation, key, args, header) {
-    const sender = header.from;
-    const partial = this.partials.get(key);
-    if (partial && partial.sender !== sender) throw new Error(`${key}: refused: the message was created by another client, not by ${sender}`);
+  handle(operation, [key, ...rest], header) {
+    const sender = String(header.from);
     switch (operation) {
-      case "create":
-        return this.create(key, sender);
+      case "create": {
+        const [heartbeat, overwrite] = rest;
+        this.budgets.admitCreate(key, sender);
+        if (!overwrite && this.chunks.has(key)) {
+          throw new Error(`Message with the same key (${key}) already exists in the cache store, please use overwrite=true or remove it first.`);
+        }
+        this.chunks.set(key, new Map());
+        this.budgets.created(key, sender);
+        this.heartbeat(key, heartbeat, header);
+        return null;
+      }
       case "set":
+        return this.add(key, rest[0], rest[1], rest[2], header);
       case "append":
-        return this.add(key, partial, operation === "set" ? args[1] : partial?.chunks.size, operation === "set" ? args[2] : args[1]);
+        return this.add(key, null, rest[0], rest[1], header);
       case "process":
-        return this.process(key, partial, header);
+        return this.process(key, rest[0], header);
       case "remove":
-        this.drop(key);
+        if (this.budgets.admitRemove(key, sender)) {
+          this.missing(key);
+          this.budgets.finished(key);
+          this.chunks.delete(key);
+        }
         return null;
       default:
-        throw new Error(`${key}: refused: unknown message-cache call ${operation}`);
+        throw new Error(`refused: unknown message-cache call ${String(operation).slice(0, 40)}`);
     }
   }
 
-  create(key, sender) {
-    const o = this.options;
-    if (key.length > MAX_KEY_LENGTH) throw new Error(`refused: a message key must be at most ${MAX_KEY_LENGTH} characters`);
-    const mine = [...this.partials.values()].filter((p) => p.sender === sender).length;
-    if (mine >= o.maxPartialMessagesPerSender) throw new Error(`${key}: refused: over max_partial_messages_per_sender=${o.maxPartialMessagesPerSender}`);
-    if (this.partials.size >= o.maxPartialMessages) throw new Error(`${key}: refused: over max_partial_messages=${o.maxPartialMessages}`);
-    const now = Date.now();
-    this.partials.set(key, { sender, chunks: new Map(), size: 0, created: now, last: now });
-    this.arm();
+  add(key, index, data, heartbeat, header) {
+    const admitted = this.budgets.admitChunk(key, String(header.from), index, data);
+    this.missing(key);
+    this.chunks.get(key).set(admitted.index, data);
+    this.budgets.stored(key, admitted, data.length);
+    this.heartbeat(key, heartbeat, header);
     return null;
   }
 
-  add(key, partial, index, data) {
-    const o = this.options;
-    if (!partial) throw new Error(`Message with key ${key} does not exists.`);
-    if (!Number.isInteger(index) || index < 0 || index >= MAX_CHUNKS) this.refuse(key, `chunk index ${index} is not an int from 0 to ${MAX_CHUNKS - 1}`);
-    if (!(data instanceof Uint8Array) || data.length > CHUNK_MAX) this.refuse(key, `a chunk must be bytes of at most ${CHUNK_MAX}`);
-    const added = data.length - (partial.chunks.get(index)?.length ?? 0);
-    const senderHeld = [...this.partials.values()].filter((p) => p.sender === partial.sender).reduce((n, p) => n + p.size, 0);
-    const held = [...this.partials.values()].reduce((n, p) => n + p.size, 0);
-    for (const [now, limit, name] of [
-      [partial.size, o.maxMessageBytes, "max_message_bytes"],
-      [senderHeld, o.maxPendingBytesPerSender, "max_pending_bytes_per_sender"],
-      [held, o.maxPendingBytes, "max_pending_bytes"],
-    ]) {
-      if (now + added > limit) this.refuse(key, `${now + added} bytes would be over ${name}=${limit}`);
+  /** Join the owner's message and hand it over; refused when a chunk is missing or it does not decode. */
+  process(key, heartbeat, header) {
+    this.budgets.claim(key, String(header.from));
+    this.missing(key);
+    this.heartbeat(key, heartbeat, header);
+    const chunks = this.chunks.get(key);
+    this.chunks.delete(key);
+    try {
+      const frame = join(chunks);
+      if (!this.hand(frame, header)) throw new DecodeError("not a hypha-rpc message: a map, then optionally another map");
+    } catch (error) {
+      if (!(error instanceof HyphaArrowError)) throw error;
+      throw this.budgets.refusal(key, error.message);
+    } finally {
+      this.budgets.finished(key);
     }
-    partial.chunks.set(index, data);
-    partial.size += added;
-    partial.last = Date.now();
     return null;
   }
 
-  process(key, partial, header) {
-    if (!partial) throw new Error(`Message with key ${key} does not exists.`);
-    this.partials.delete(key);
-    const count = partial.chunks.size;
-    const frame = new Uint8Array(partial.size);
-    let position = 0;
-    for (let index = 0; index < count; index++) {
-      const chunk = partial.chunks.get(index);
-      if (!chunk) throw new Error(`${key}: refused: chunk ${index} is missing`);
-      frame.set(chunk, position);
-      position += chunk.length;
+  /**
+   * Hand a joined message to hypha-rpc with the sender as the server stated it (as hypha-rpc's
+   * own message cache does); false when it is not two msgpack maps. A hybrid message whose
+   * section is refused is answered as a call that failed, when it awaits an answer.
+   */
+  hand(frame, header) {
+    const trusted = { from: header.from, to: header.to, ws: header.ws, user: header.user };
+    const headerEnd = objectEnd(frame, 0, 64);
+    const main = decodeObject(frame.subarray(0, headerEnd));
+    if (!isMap(main)) return false;
+    let hybrid = false;
+    if (headerEnd < frame.length) {
+      const extraEnd = objectEnd(frame, headerEnd, this.options.maxDepth ?? 512);
+      hybrid = extraEnd < frame.length && isSkeleton(decodeObject(frame.subarray(headerEnd, extraEnd)));
     }
-    const [main, extra] = decodeMessage(frame, this.options);
-    // the sender as the server stated it, as hypha-rpc's own message cache does
-    Object.assign(main, extra ?? {}, { from: header.from, to: header.to, ws: header.ws, user: header.user });
-    this.deliver(main);
-    return null;
+    if (!hybrid) {
+      const head = ENCODER.encode(Object.assign(main, trusted));
+      const out = new Uint8Array(head.length + frame.length - headerEnd);
+      out.set(head, 0);
+      out.set(frame.subarray(headerEnd), head.length);
+      this.deliver(out.buffer);
+      return true;
+    }
+    let message;
+    try {
+      const [decodedHeader, extra] = decodeMessage(frame, this.options);
+      message = Object.assign(decodedHeader, extra ?? {}, trusted);
+    } catch (error) {
+      const extraEnd = objectEnd(frame, headerEnd, this.options.maxDepth ?? 512);
+      const extra = decodeObject(frame.subarray(headerEnd, extraEnd));
+      if (error instanceof DecodeError && this.refuseCall(Object.assign(main, trusted), extra, error)) return true;
+      throw error;
+    }
+    this.deliver(message);
+    return true;
   }
 
-  refuse(key, reason) {
-    this.drop(key);
-    throw new Error(`${key}: refused: ${reason}; the message was dropped`);
+  /**
+   * Answer a call whose frame was refused (over a decoding limit, malformed) as a call that
+   * failed with the reason, as Python's `hypha_arrow_refused` does, so its caller hears at once
+   * instead of at its timeout; false when it is no call awaiting an answer.
+   */
+  refuseCall(header, extra, error) {
+    if (header?.type !== "method" || !isMap(extra) || !extra.promise) return false;
+    const reason = `hypha_arrow at ${header.to} refused the call of '${String(header.method).slice(0, 200)}': ${error.message}`;
+    this.reply(header, extra, "reject", { _rtype: "error", _rvalue: reason.slice(0, REASON_CHARS), _rtrace: "" });
+    return true;
   }
 
-  drop(key) {
-    this.partials.delete(key);
+  /** hypha-rpc's error for a key it does not hold, when the budgets do not hold it either. */
+  missing(key) {
+    if (!this.chunks.has(key)) throw new Error(`Message with key ${key} does not exists.`);
   }
 
-  /** Drop what is past its deadline or idle timeout, checking again while anything is held. */
-  arm() {
-    if (this.timer !== null) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      const now = Date.now();
-      const o = this.options;
-      for (const [key, partial] of this.partials) {
-        if (now - partial.created > o.transferDeadline * 1000 || now - partial.last > o.transferIdleTimeout * 1000) this.drop(key);
-      }
-      if (this.partials.size) this.arm();
-    }, 250);
-    this.timer.unref?.();
+  /**
+   * A stock sender's `heartbeat` flag: its message's key is the session of the call it answers,
+   * whose timer hypha-rpc resets through the session's heartbeat callback (a session without
+   * one: hypha-rpc logs the failed call, as it logs any failed call that awaits no answer).
+   */
+  heartbeat(key, flag, header) {
+    if (flag !== true || key.includes(KEY_MARK)) return;
+    this.deliver({ type: "method", from: header.from, to: header.to, ws: header.ws, user: header.user, method: `${key}.heartbeat`, args: [], with_kwargs: false });
   }
 
   /** Answer a call the way hypha-rpc answers one: its promise's resolve or reject method. */
@@ -181,4 +201,27 @@ export class Transfers {
     frame.set(body, head.length);
     this.send(frame);
   }
+}
+
+/** A message's chunks as one frame; refused unless they are numbered 0 to n-1. */
+function join(chunks) {
+  const count = chunks.size;
+  const absent = [];
+  for (let index = 0; index < count && absent.length < 10; index++) if (!chunks.has(index)) absent.push(index);
+  if (absent.length || count === 0) throw new DecodeError(count ? `chunks ${JSON.stringify(absent)} are missing` : "the message has no chunk");
+  if (count === 1) return chunks.get(0);
+  let size = 0;
+  for (const chunk of chunks.values()) size += chunk.length;
+  const frame = new Uint8Array(size);
+  for (let index = 0, position = 0; index < count; index++) {
+    const chunk = chunks.get(index);
+    frame.set(chunk, position);
+    position += chunk.length;
+    chunks.delete(index); // freed as it is copied: one copy of the message at a time
+  }
+  return frame;
+}
+
+function isMap(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value) && !ArrayBuffer.isView(value);
 }
