@@ -6,6 +6,7 @@
  */
 import { Decoder, ExtensionCodec } from "@msgpack/msgpack";
 import { DecodeError } from "./errors.js";
+import { MsgpackDecoder } from "./msgpack.js";
 import { NDArray } from "./ndarray.js";
 import { ndarrayFromBytes } from "./stock_forms.js";
 
@@ -17,7 +18,6 @@ const NUMPY_SCALAR = 5;
 const NUMPY_ARRAY = 6;
 const MAX_BIG_INT_DIGITS = 4300;
 const MAX_TUPLE_NESTING = 32;
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const ASCII = new TextDecoder("ascii");
 
 const KNOWN = [BIG_INT, DECIMAL, TUPLE, NA_CODE, NUMPY_SCALAR, NUMPY_ARRAY];
@@ -56,16 +56,16 @@ export class Cells {
     for (const code of KNOWN) {
       codec.register({ type: code, encode: () => null, decode: (data) => this.extension(code, data) });
     }
-    this.decoder = new Decoder({ extensionCodec: codec, useBigInt64: true, mapKeyConverter: (key) => (typeof key === "bigint" ? Number(key) : key) });
+    this.decoder = new MsgpackDecoder(codec);
   }
 
   /** @param {Uint8Array} cell */
   unpack(cell) {
     try {
-      return safeIntegers(this.decoder.decode(cell));
+      return this.decoder.decode(cell);
     } catch (error) {
-      if (error instanceof DecodeError) throw error;
-      throw new DecodeError(`invalid cell: ${error.message}`);
+      if (!(error instanceof DecodeError)) throw error;
+      throw new DecodeError(`invalid cell: ${error.reason}`);
     }
   }
 
@@ -116,14 +116,4 @@ function array(form) {
     throw new DecodeError("invalid numpy array cell");
   }
   return ndarrayFromBytes(raw, dtype, shape.map(Number), order);
-}
-
-function safeIntegers(value) {
-  if (typeof value === "bigint") return value >= -SAFE && value <= SAFE ? Number(value) : value;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = safeIntegers(value[i]);
-  } else if (value !== null && typeof value === "object" && !ArrayBuffer.isView(value) && !(value instanceof NDArray) && value !== NA && !(value instanceof Decimal)) {
-    for (const key of Object.keys(value)) value[key] = safeIntegers(value[key]);
-  }
-  return value;
 }

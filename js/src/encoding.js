@@ -6,20 +6,23 @@
  * records) out of the value, leaves a placeholder in its place, and writes all of them as one
  * Arrow IPC stream behind the skeleton; the rest is msgpack as hypha-rpc JS would send it.
  */
-import { Encoder } from "@msgpack/msgpack";
 import { Field, LargeList, RecordBatch, RecordBatchStreamWriter, Schema, Struct, Table, Vector, makeData } from "apache-arrow";
+import { choose, writeCompressed } from "./compression.js";
 import { EncodeError } from "./errors.js";
 import { DESCRIPTOR_KEY, FORMAT_VERSION, PLACEHOLDER_DTYPE } from "./framing.js";
 import { columnOf } from "./families/encode.js";
 import { formatPath } from "./families/index.js";
+import { FrameEncoder, checkMapKey } from "./msgpack.js";
 import { NDArray } from "./ndarray.js";
+import { DEFAULTS, encodeOptions } from "./options.js";
+import { META_KEY } from "./section.js";
 import { stockForm } from "./stock_forms.js";
 
 const ALIGNMENT = 8;
 const VALUE_KEY = "value";
-const META_KEY = "hypha_arrow";
 
-export const ENCODE_DEFAULTS = Object.freeze({ binaryThreshold: 1000, typedArrayOptimization: true, maxDepth: 512 });
+/** Every option's default (the RPC layer spreads its options over them). */
+export const ENCODE_DEFAULTS = DEFAULTS;
 
 /**
  * A standalone value as a frame Python's `hypha_arrow.decode` reads.
@@ -27,11 +30,12 @@ export const ENCODE_DEFAULTS = Object.freeze({ binaryThreshold: 1000, typedArray
  * @param {object} [options]
  */
 export function encode(value, options) {
-  const config = { ...ENCODE_DEFAULTS, ...options };
+  const config = encodeOptions(options);
+  if (holdsDescriptorKey(value)) throw new EncodeError("reserved: at the top of a frame a decoder reads this key as the hybrid frame descriptor", DESCRIPTOR_KEY);
   const extraction = new Extraction(config, [VALUE_KEY]);
   const skeleton = extraction.walk(value);
   if (!extraction.columns.length) return pack(skeleton, "value");
-  return framed(new Uint8Array(0), { [VALUE_KEY]: skeleton }, extraction);
+  return framed(new Uint8Array(0), { [VALUE_KEY]: skeleton }, extraction, config);
 }
 
 /**
@@ -39,15 +43,19 @@ export function encode(value, options) {
  * Arrow section (plain msgpack, as stock, when nothing is columnar).
  */
 export function encodeMessage(header, extra, options) {
-  const config = { ...ENCODE_DEFAULTS, ...options };
+  const config = encodeOptions(options);
   const head = pack(header, "header");
   if (extra === null || extra === undefined) return head;
   if (typeof extra !== "object" || Array.isArray(extra)) throw new EncodeError(`extra must be a map, got ${Array.isArray(extra) ? "array" : typeof extra}`);
-  if (Object.hasOwn(extra, DESCRIPTOR_KEY)) throw new EncodeError("reserved: at the top of a frame a decoder reads this key as the hybrid frame descriptor", DESCRIPTOR_KEY);
+  if (holdsDescriptorKey(extra)) throw new EncodeError("reserved: at the top of a frame a decoder reads this key as the hybrid frame descriptor", DESCRIPTOR_KEY);
   const extraction = new Extraction(config, null);
   const skeleton = extraction.walk(extra);
   if (!extraction.columns.length) return concat(head, pack(skeleton, "extra"));
-  return framed(head, skeleton, extraction);
+  return framed(head, skeleton, extraction, config);
+}
+
+function holdsDescriptorKey(value) {
+  return value instanceof Map ? value.has(DESCRIPTOR_KEY) : isPlainObject(value) && Object.hasOwn(value, DESCRIPTOR_KEY);
 }
 
 class Extraction {
@@ -75,6 +83,18 @@ class Extraction {
     }
     if (value instanceof NDArray) return stockForm(value);
     if (Array.isArray(value)) return value.map((item, i) => this.walk(item, [...path, i], depth + 1));
+    if (value instanceof Map) {
+      const out = new Map();
+      for (const [key, item] of value) {
+        try {
+          checkMapKey(key);
+        } catch (error) {
+          throw new EncodeError(error.reason, formatPath([...this.prefix, ...path]));
+        }
+        out.set(key, this.walk(item, [...path, key], depth + 1));
+      }
+      return out;
+    }
     if (isPlainObject(value)) {
       const out = {};
       for (const [key, item] of Object.entries(value)) out[key] = this.walk(item, [...path, key], depth + 1);
@@ -85,10 +105,11 @@ class Extraction {
   }
 }
 
-function framed(prefix, skeleton, extraction) {
-  const section = encodeSection(extraction.columns);
-  const descriptor = { version: FORMAT_VERSION, length: section.length, compression: null, columns: extraction.paths, pad: new Uint8Array(0) };
-  skeleton[DESCRIPTOR_KEY] = descriptor;
+function framed(prefix, skeleton, extraction, config) {
+  const [section, codec] = encodeSection(extraction.columns, config);
+  const descriptor = { version: FORMAT_VERSION, length: section.length, compression: codec, columns: extraction.paths, pad: new Uint8Array(0) };
+  if (skeleton instanceof Map) skeleton.set(DESCRIPTOR_KEY, descriptor);
+  else skeleton[DESCRIPTOR_KEY] = descriptor;
   let packed = pack(skeleton, "value");
   const pad = (ALIGNMENT - ((prefix.length + packed.length) % ALIGNMENT)) % ALIGNMENT;
   if (pad) {
@@ -102,8 +123,12 @@ function framed(prefix, skeleton, extraction) {
   return frame;
 }
 
-/** The columns as one IPC stream holding one one-row batch; column `i` a large_list named "i". */
-function encodeSection(columns) {
+/**
+ * The columns as one IPC stream holding one one-row batch; column `i` a large_list named "i".
+ * Its body compressed when `compression` says so (for "auto", when a sample shows it pays).
+ * @returns {[Uint8Array, string | null]} the section and its codec
+ */
+function encodeSection(columns, config) {
   const fields = [];
   const lists = columns.map((column, index) => {
     const listType = new LargeList(new Field("item", column.data.type, true, column.itemMetadata));
@@ -114,18 +139,32 @@ function encodeSection(columns) {
   });
   const schema = new Schema(fields);
   const batch = new RecordBatch(schema, makeData({ type: new Struct(fields), length: 1, nullCount: 0, children: lists }));
-  const writer = new RecordBatchStreamWriter();
-  writer.write(batch);
-  writer.finish();
-  return writer.toUint8Array(true);
+  const codec = choose(config, columns.flatMap((column) => buffersOf(column.data)));
+  const write = (compressionType) => {
+    const writer = new RecordBatchStreamWriter(compressionType === undefined ? undefined : { compressionType });
+    writer.write(batch);
+    writer.finish();
+    return writer.toUint8Array(true);
+  };
+  return [codec === null ? write() : writeCompressed(codec, write), codec];
 }
 
-const ENCODER = new Encoder({ useBigInt64: true, ignoreUndefined: false });
+/** A Data's buffers and its children's (and dictionary's), as bytes: what compression would shrink. */
+function buffersOf(data) {
+  const own = [data.nullBitmap, data.typeIds, data.valueOffsets, data.values].filter((b) => ArrayBuffer.isView(b) && b.byteLength);
+  const bytes = own.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+  for (const child of data.children ?? []) bytes.push(...buffersOf(child));
+  for (const chunk of data.dictionary?.data ?? []) bytes.push(...buffersOf(chunk));
+  return bytes;
+}
+
+const ENCODER = new FrameEncoder();
 
 function pack(value, what) {
   try {
     return ENCODER.encode(value);
   } catch (error) {
+    if (error instanceof EncodeError) throw new EncodeError(`${what}: ${error.reason}`);
     throw new EncodeError(`${what} is not msgpack-serialisable: ${error.message}`);
   }
 }

@@ -49,19 +49,33 @@ export function decode(bytes, options) {
   value = fromStockForms(value);
   if (hybrid) {
     resolveSection(frame, value, config);
-    const keys = Object.keys(value);
-    if (keys.length !== 1 || keys[0] !== VALUE_KEY) throw new DecodeError(`a standalone frame holds only '${VALUE_KEY}', found ${JSON.stringify(keys.sort())}`);
+    const keys = value instanceof Map ? [...value.keys()].map(String) : Object.keys(value);
+    if (keys.length !== 1 || keys[0] !== VALUE_KEY || value instanceof Map) throw new DecodeError(`a standalone frame holds only '${VALUE_KEY}', found ${JSON.stringify(keys.sort())}`);
     value = value[VALUE_KEY];
   }
   return value;
 }
 
+/** Whether a decoded map holds the descriptor: a plain object, or a `Map` when the map has non-string keys. */
 export function isSkeleton(value) {
+  if (value instanceof Map) return value.has(DESCRIPTOR_KEY);
   return value !== null && typeof value === "object" && !Array.isArray(value) && !ArrayBuffer.isView(value) && Object.hasOwn(value, DESCRIPTOR_KEY);
 }
 
+/** The descriptor, taken out of the skeleton. */
+function takeDescriptor(skeleton) {
+  if (skeleton instanceof Map) {
+    const descriptor = skeleton.get(DESCRIPTOR_KEY);
+    skeleton.delete(DESCRIPTOR_KEY);
+    return descriptor;
+  }
+  const descriptor = skeleton[DESCRIPTOR_KEY];
+  delete skeleton[DESCRIPTOR_KEY];
+  return descriptor;
+}
+
 /** One pass over a frame: its msgpack objects in order. */
-class FrameReader {
+export class FrameReader {
   constructor(bytes, config) {
     if (!(bytes instanceof Uint8Array)) throw new DecodeError(`expected a Uint8Array, got ${describe(bytes)}`);
     if (bytes.length > config.maxFrameBytes) throw new DecodeError(`frame of ${bytes.length} bytes is over max_frame_bytes=${config.maxFrameBytes}`);
@@ -86,8 +100,7 @@ class FrameReader {
 }
 
 function resolveSection(frame, skeleton, config) {
-  const [length, paths] = readDescriptor(skeleton[DESCRIPTOR_KEY], config);
-  delete skeleton[DESCRIPTOR_KEY];
+  const [length, paths] = readDescriptor(takeDescriptor(skeleton), config);
   if (frame.end + length !== frame.size) {
     throw new DecodeError(`descriptor says the Arrow section is ${length} bytes, the frame holds ${frame.size - frame.end}`);
   }
@@ -97,9 +110,9 @@ function resolveSection(frame, skeleton, config) {
   restore(skeleton, paths, values);
 }
 
-function readDescriptor(descriptor, config) {
+export function readDescriptor(descriptor, config) {
   if (descriptor === null || typeof descriptor !== "object" || descriptor.version !== FORMAT_VERSION) {
-    throw new DecodeError(`unsupported hybrid frame descriptor ${JSON.stringify(descriptor, bigints)?.slice(0, 200)}`);
+    throw new DecodeError(`unsupported hybrid frame descriptor ${JSON.stringify(descriptor, pathText)?.slice(0, 200)}`);
   }
   const { length, columns } = descriptor;
   if (!Number.isSafeInteger(length) || length < 0 || length > config.maxSectionBytes) {
@@ -110,14 +123,15 @@ function readDescriptor(descriptor, config) {
   }
   for (const path of columns) {
     if (!Array.isArray(path) || path.length === 0 || path.length > config.maxDepth + 1 || !path.every(isPathKey)) {
-      throw new DecodeError(`invalid column path ${JSON.stringify(path, bigints)?.slice(0, 200)}`);
+      throw new DecodeError(`invalid column path ${JSON.stringify(path, pathText)?.slice(0, 200)}`);
     }
   }
   return [length, columns];
 }
 
+/** A path step is a map key (str, bin, int, float, bool, nil) or an array index (section 2). */
 function isPathKey(key) {
-  return typeof key === "string" || (typeof key === "number" && Number.isInteger(key));
+  return typeof key === "string" || typeof key === "number" || typeof key === "bigint" || typeof key === "boolean" || key === null || key instanceof Uint8Array;
 }
 
 /** Put each value where its path leads, replacing its placeholder (section 3). */
@@ -131,17 +145,38 @@ function restore(skeleton, paths, values) {
     const last = path[path.length - 1];
     const placeholder = step(container, last, path);
     if (!isPlaceholder(placeholder, index) || seen.has(placeholder)) {
-      throw new DecodeError(`column path ${JSON.stringify(path)} does not lead to placeholder ${index}`);
+      throw new DecodeError(`column path ${JSON.stringify(path, pathText)} does not lead to placeholder ${index}`);
     }
     seen.add(placeholder);
-    container[last] = values[index];
+    if (container instanceof Map) container.set(mapKey(container, last), values[index]);
+    else container[last] = values[index];
   });
 }
 
+/**
+ * What `key` finds in `container`: an int indexes an array, any key looks up a map (a `Map`
+ * by the key's value, bin keys by their bytes; an object only by a string key).
+ */
 function step(container, key, path) {
-  const found = container !== null && typeof container === "object" && Object.hasOwn(container, key) ? container[key] : undefined;
-  if (found === undefined) throw new DecodeError(`column path ${JSON.stringify(path)} leads to nothing`);
+  let found;
+  if (Array.isArray(container)) found = Number.isInteger(key) && key >= 0 ? container[key] : undefined;
+  else if (container instanceof Map) found = container.get(mapKey(container, key));
+  else if (container !== null && typeof container === "object" && !ArrayBuffer.isView(container) && typeof key === "string" && Object.hasOwn(container, key)) found = container[key];
+  if (found === undefined) throw new DecodeError(`column path ${JSON.stringify(path, pathText)} leads to nothing`);
   return found;
+}
+
+/** The key of `map` that equals `key` (bin keys are compared by their bytes). */
+function mapKey(map, key) {
+  if (!(key instanceof Uint8Array)) return key;
+  for (const candidate of map.keys()) {
+    if (candidate instanceof Uint8Array && candidate.length === key.length && candidate.every((byte, i) => byte === key[i])) return candidate;
+  }
+  return key;
+}
+
+function pathText(_key, value) {
+  return typeof value === "bigint" ? value.toString() : value instanceof Uint8Array ? `<${value.length} bytes>` : value;
 }
 
 function isPlaceholder(value, index) {
@@ -158,8 +193,4 @@ function aligned(section) {
 
 function describe(value) {
   return value === null ? "nil" : Array.isArray(value) ? "array" : value?.constructor?.name ?? typeof value;
-}
-
-function bigints(_key, value) {
-  return typeof value === "bigint" ? value.toString() : value;
 }

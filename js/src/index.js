@@ -3,6 +3,7 @@
  * section, the contract of docs/wire-format.md shared with the Python package.
  */
 export { decode, decodeMessage } from "./framing.js";
+export { inspect } from "./inspect.js";
 export { encode, encodeMessage } from "./encoding.js";
 export { DecodeError, EncodeError, HyphaArrowError } from "./errors.js";
 export { NDArray } from "./ndarray.js";

@@ -30,9 +30,12 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
  * @param {Uint8Array} stream the section
  * @param {{maxDecompressedBytes: number}} limits
  * @param {Set<string>} acceptedExtensions
+ * @returns {{inflatedBytes: number, batchBufferSizes: number[]}} for `inspect`: what all batches
+ *   hold once inflated, and the record batch's buffer lengths on the wire (Python's `StreamLayout`)
  */
 export function scan(stream, limits, acceptedExtensions) {
   const kinds = [];
+  const layout = { inflatedBytes: 0, batchBufferSizes: [] };
   let inflating = 0;
   let pos = 0;
   while (pos < stream.length) {
@@ -42,13 +45,39 @@ export function scan(stream, limits, acceptedExtensions) {
     kinds.push(message.type);
     if (message.type === HEADER.SCHEMA) checkSchema(message.meta, message.header, acceptedExtensions);
     else if (message.type === HEADER.RECORD_BATCH || message.type === HEADER.DICTIONARY_BATCH) {
-      inflating = checkBatch(message, inflating, limits.maxDecompressedBytes);
+      inflating = checkBatch(message, inflating, limits.maxDecompressedBytes, layout);
     } else throw new DecodeError(`Arrow section holds a message of type ${message.type}`);
   }
   if (kinds[0] !== HEADER.SCHEMA || kinds.filter((k) => k === HEADER.SCHEMA).length !== 1) throw new DecodeError("Arrow section must start with its one schema");
   if (kinds.filter((k) => k === HEADER.RECORD_BATCH).length !== 1 || kinds[kinds.length - 1] !== HEADER.RECORD_BATCH) {
     throw new DecodeError("Arrow section must end with exactly one record batch");
   }
+  return layout;
+}
+
+/**
+ * Where each batch message's buffers lie in `stream` (absolute offset and length), in stream
+ * order: for patching a stream this package wrote itself (see compression.js).
+ * @param {Uint8Array} stream
+ * @returns {{offset: number, length: number}[]}
+ */
+export function batchBuffers(stream) {
+  const found = [];
+  let pos = 0;
+  while (pos < stream.length) {
+    const message = nextMessage(stream, pos);
+    if (message === null) break;
+    pos = message.end;
+    if (message.type !== HEADER.RECORD_BATCH && message.type !== HEADER.DICTIONARY_BATCH) continue;
+    const { meta } = message;
+    const batch = message.type === HEADER.DICTIONARY_BATCH ? meta.table(message.header, DICTIONARY_BATCH_DATA) : message.header;
+    const buffers = meta.vector(batch, BATCH.BUFFERS, 16);
+    const bodyStart = message.body.byteOffset - stream.byteOffset;
+    for (let i = 0; buffers !== null && i < buffers.count; i++) {
+      found.push({ offset: bodyStart + meta.int64At(buffers.start + 16 * i), length: meta.int64At(buffers.start + 16 * i + 8) });
+    }
+  }
+  return found;
 }
 
 /** The message at `pos`: its type, its flatbuffer, where its header table is, its body. */
@@ -98,8 +127,11 @@ function checkSchema(meta, schema, accepted) {
   }
 }
 
-/** Check a batch's node and buffer tables and buffer ranges; the section's inflated bytes so far. */
-function checkBatch(message, inflating, limit) {
+/**
+ * Check a batch's node and buffer tables and buffer ranges; the section's inflated bytes so far
+ * (what the limit bounds: compressed buffers only). `layout` gets every buffer's inflated size.
+ */
+function checkBatch(message, inflating, limit, layout) {
   const { meta } = message;
   const batch = message.type === HEADER.DICTIONARY_BATCH ? meta.table(message.header, DICTIONARY_BATCH_DATA) : message.header;
   if (batch === null) throw new DecodeError("Arrow dictionary batch without its data");
@@ -110,17 +142,22 @@ function checkBatch(message, inflating, limit) {
   const body = message.body;
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   let inflated = inflating;
+  const lengths = [];
   for (let i = 0; buffers !== null && i < buffers.count; i++) {
     const offset = meta.int64At(buffers.start + 16 * i);
     const length = meta.int64At(buffers.start + 16 * i + 8);
     if (offset < 0 || length < 0 || offset + length > body.length) throw new DecodeError(`Arrow buffer at ${offset}+${length} lies outside its ${body.length}-byte body`);
+    lengths.push(length);
     if (compressed && length >= 8) {
       const declared = Number(view.getBigInt64(offset, true));
       if (declared < -1) throw new DecodeError(`Arrow buffer declares a negative size ${declared}`);
-      inflated += declared === -1 ? length - 8 : declared;
+      const size = declared === -1 ? length - 8 : declared;
+      inflated += size;
+      layout.inflatedBytes += size;
       if (inflated > limit) throw new DecodeError(`Arrow section inflates to more than max_decompressed_bytes=${limit}`);
-    }
+    } else layout.inflatedBytes += length;
   }
+  if (message.type === HEADER.RECORD_BATCH) layout.batchBufferSizes = lengths;
   return inflated;
 }
 

@@ -2,8 +2,8 @@
  * msgpack as the frames use it: where each object ends (so the Arrow section after the
  * skeleton is found without decoding it), and decoding with the integer rules of the spec.
  */
-import { Decoder } from "@msgpack/msgpack";
-import { DecodeError } from "./errors.js";
+import { Decoder, Encoder } from "@msgpack/msgpack";
+import { DecodeError, EncodeError } from "./errors.js";
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -65,33 +65,122 @@ export function objectEnd(bytes, pos, maxDepth) {
 
 /**
  * Decode exactly one msgpack object. 64-bit integers come back as numbers when they are
- * safe integers and as BigInt beyond 2^53, as the spec's integer rule says; map keys may be
- * strings or numbers, as Python's `strict_map_key=False` writes them.
+ * safe integers and as BigInt beyond 2^53, as the spec's integer rule says. A map whose keys
+ * are all strings is a plain object; a map with any other key (int, float, bool, nil, bin,
+ * as Python's `strict_map_key=False` writes them) is a `Map` holding every key as itself, in
+ * the map's order, which `encode` sends back as the same msgpack map.
  * @param {Uint8Array} bytes exactly the object's bytes
  */
 export function decodeObject(bytes) {
-  let value;
-  try {
-    value = new Decoder({ useBigInt64: true, mapKeyConverter: mapKey }).decode(bytes);
-  } catch (error) {
-    throw new DecodeError(`invalid msgpack: ${error.message}`);
+  return PLAIN.decode(bytes);
+}
+
+/**
+ * @msgpack/msgpack builds every map as an object with string keys. So its key converter stands
+ * each key an object cannot hold as itself (a non-string, or a string JavaScript would reorder
+ * or that looks like a stand-in) for a stand-in string, and the walk after decoding turns the
+ * maps holding stand-ins back into objects or `Map`s. The stand-in table is per decode call.
+ */
+const STAND_IN = "\u0000hypha-arrow key ";
+const REORDERED = /^\d+$/; // integer-like keys: an object lists them first, in numeric order
+
+export class MsgpackDecoder {
+  /** @param {import("@msgpack/msgpack").ExtensionCodec} [extensionCodec] */
+  constructor(extensionCodec) {
+    this.keys = [];
+    this.decoder = new Decoder({ useBigInt64: true, extensionCodec, mapKeyConverter: (key) => this.standIn(key) });
   }
-  return safeIntegers(value);
+
+  decode(bytes) {
+    this.keys = [];
+    let value;
+    try {
+      value = this.decoder.decode(bytes);
+    } catch (error) {
+      if (error instanceof DecodeError) throw error;
+      throw new DecodeError(`invalid msgpack: ${error.message}`);
+    }
+    return normalised(value, this.keys);
+  }
+
+  standIn(key) {
+    if (typeof key === "string" && !REORDERED.test(key) && !key.startsWith(STAND_IN)) return key;
+    if (!(typeof key === "string" || typeof key === "number" || typeof key === "bigint" || typeof key === "boolean" || key === null || key instanceof Uint8Array)) {
+      throw new DecodeError(`a msgpack map key of type ${describe(key)} is not a str, bin, int, float, bool or nil`);
+    }
+    this.keys.push(typeof key === "bigint" ? safeInteger(key) : key);
+    return STAND_IN + (this.keys.length - 1);
+  }
 }
 
-function mapKey(key) {
-  if (typeof key === "string" || typeof key === "number") return key;
-  if (typeof key === "bigint") return key >= -SAFE && key <= SAFE ? Number(key) : key.toString();
-  throw new DecodeError(`a msgpack map key of type ${typeof key} cannot be a JavaScript object key`);
+const PLAIN = new MsgpackDecoder();
+
+function describe(key) {
+  return Array.isArray(key) ? "array" : key?.constructor?.name ?? typeof key;
 }
 
-/** BigInts within (-2^53, 2^53) as numbers, in place, through arrays and plain objects. */
-function safeIntegers(value) {
-  if (typeof value === "bigint") return value >= -SAFE && value <= SAFE ? Number(value) : value;
+function safeInteger(value) {
+  return value >= -SAFE && value <= SAFE ? Number(value) : value;
+}
+
+/**
+ * BigInts within (-2^53, 2^53) as numbers, and maps holding stand-ins rebuilt, through plain
+ * arrays and objects (what an extension type decoded to, such as a `Tuple`, is already done).
+ */
+function normalised(value, keys) {
+  if (typeof value === "bigint") return safeInteger(value);
+  if (value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = safeIntegers(value[i]);
-  } else if (value !== null && typeof value === "object" && !ArrayBuffer.isView(value)) {
-    for (const key of Object.keys(value)) value[key] = safeIntegers(value[key]);
+    if (value.constructor !== Array) return value;
+    for (let i = 0; i < value.length; i++) value[i] = normalised(value[i], keys);
+    return value;
   }
-  return value;
+  if (Object.getPrototypeOf(value) !== Object.prototype || Object.isFrozen(value)) return value; // frozen: `NA`
+  let standIns = false;
+  for (const key of Object.keys(value)) {
+    value[key] = normalised(value[key], keys);
+    if (keys.length && key.startsWith(STAND_IN)) standIns = true;
+  }
+  if (!standIns) return value;
+  const entries = Object.entries(value).map(([key, item]) => [key.startsWith(STAND_IN) ? keys[Number(key.slice(STAND_IN.length))] : key, item]);
+  return entries.every(([key]) => typeof key === "string") ? Object.fromEntries(entries) : new Map(entries);
+}
+
+/**
+ * msgpack as hypha-rpc JS packs it, plus `Map`s: a `Map` is packed as a msgpack map with each
+ * key as itself (str, int, float, bool, nil, bin); any other key is refused, since Python
+ * could not read it back as the same key.
+ */
+export class FrameEncoder extends Encoder {
+  constructor() {
+    super({ useBigInt64: true, ignoreUndefined: false });
+  }
+
+  encodeMap(object, depth) {
+    if (!(object instanceof Map)) return super.encodeMap(object, depth);
+    const size = object.size;
+    if (size < 16) this.writeU8(0x80 + size);
+    else if (size < 0x10000) {
+      this.writeU8(0xde);
+      this.writeU16(size);
+    } else {
+      this.writeU8(0xdf);
+      this.writeU32(size);
+    }
+    for (const [key, item] of object) {
+      checkMapKey(key);
+      this.doEncode(key, depth + 1);
+      this.doEncode(item, depth + 1);
+    }
+  }
+}
+
+const INT64 = [-(2n ** 63n), 2n ** 64n - 1n];
+
+/** Throws unless msgpack packs `key` as a map key Python reads back as the same key. */
+export function checkMapKey(key) {
+  const ok = typeof key === "string" || typeof key === "boolean" || key === null || key instanceof Uint8Array
+    || (typeof key === "number" && !Number.isNaN(key) && !Object.is(key, -0) && (!Number.isInteger(key) || Number.isSafeInteger(key)))
+    || (typeof key === "bigint" && key >= INT64[0] && key <= INT64[1]);
+  if (!ok) throw new EncodeError(`a Map key ${typeof key === "bigint" ? `${key}n` : String(key)} (${describe(key)}) cannot be a msgpack map key that comes back as itself`);
 }

@@ -20,6 +20,10 @@ const VIEWS = new Map([
 export function fromStockForms(value) {
   if (Array.isArray(value)) return value.map(fromStockForms);
   if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
+  if (value instanceof Map) {
+    for (const [key, item] of value) value.set(key, fromStockForms(item));
+    return value;
+  }
   if (value._rtype === "ndarray" && value._rvalue instanceof Uint8Array && Array.isArray(value._rshape)) return toNdarray(value);
   for (const key of Object.keys(value)) value[key] = fromStockForms(value[key]);
   return value;

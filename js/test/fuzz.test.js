@@ -1,11 +1,11 @@
 /**
- * Mutated frames of every valid conformance case: decoding either returns or throws
- * DecodeError, never another exception, never hangs.
+ * Mutated frames of every valid conformance case: decoding (and inspecting) either returns or
+ * throws DecodeError, never another exception, never hangs.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { DecodeError, decode, decodeMessage } from "../src/index.js";
+import { DecodeError, decode, decodeMessage, inspect } from "../src/index.js";
 
 const CORPUS = new URL("../../conformance/", import.meta.url);
 const cases = JSON.parse(readFileSync(new URL("cases.json", CORPUS), "utf8")).filter((c) => c.error === undefined);
@@ -32,7 +32,8 @@ function mutate(bytes, next) {
   return out;
 }
 
-test(`mutated frames are decoded or refused with DecodeError (${MUTATIONS} per case)`, () => {
+/** Every failure of `read` on mutated frames that is not a DecodeError. */
+function outsideDecodeError(read) {
   const failures = [];
   cases.forEach((spec, index) => {
     const original = new Uint8Array(readFileSync(new URL(spec.file, CORPUS)));
@@ -40,12 +41,21 @@ test(`mutated frames are decoded or refused with DecodeError (${MUTATIONS} per c
     for (let m = 0; m < MUTATIONS; m++) {
       const bytes = mutate(original, next);
       try {
-        if (spec.kind === "message") decodeMessage(bytes);
-        else decode(bytes);
+        read(spec, bytes);
       } catch (error) {
         if (!(error instanceof DecodeError)) failures.push(`${spec.name} #${m}: ${error.name}: ${error.message}`);
       }
     }
   });
+  return failures;
+}
+
+test(`mutated frames are decoded or refused with DecodeError (${MUTATIONS} per case)`, () => {
+  const failures = outsideDecodeError((spec, bytes) => (spec.kind === "message" ? decodeMessage(bytes) : decode(bytes)));
+  assert.deepEqual(failures.slice(0, 20), [], `${failures.length} mutated frames raised something else than DecodeError`);
+});
+
+test(`mutated frames are inspected or refused with DecodeError (${MUTATIONS} per case)`, () => {
+  const failures = outsideDecodeError((_spec, bytes) => inspect(bytes));
   assert.deepEqual(failures.slice(0, 20), [], `${failures.length} mutated frames raised something else than DecodeError`);
 });

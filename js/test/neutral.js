@@ -7,8 +7,6 @@ import { Decimal, NA, NDArray, Tuple } from "../src/index.js";
 import { ORIGINS } from "../src/families/arrow.js";
 import { neutralValues, pyarrowType } from "./arrow_neutral.js";
 
-export class Unsupported extends Error {}
-
 export function mismatch(expected, actual, path = "$") {
   if (expected === null || typeof expected !== "object") {
     if (typeof expected === "number") return sameNumber(expected, actual) ? null : `${path}: expected ${expected}, got ${show(actual)}`;
@@ -55,8 +53,10 @@ function tagged(tag, body, actual, path) {
       return table(body, actual, path);
     case "$array":
       return array(body, actual, path);
+    case "$map":
+      return map(body, actual, path);
     default:
-      throw new Unsupported(`${tag} values are not read by this decoder yet`);
+      throw new Error(`${path}: unknown neutral tag ${tag}`);
   }
 }
 
@@ -73,6 +73,20 @@ function table(expected, actual, path) {
   });
   const metadata = Object.fromEntries([...actual.schema.metadata].filter(([key]) => key !== "pandas"));
   return mismatch(expected.columns, columns, `${path}.columns`) ?? mismatch(expected.schema_metadata ?? {}, metadata, `${path}.schema_metadata`);
+}
+
+/** A map with keys a JSON object cannot show: a `Map`, or a plain object when every key is a string. */
+function map(pairs, actual, path) {
+  const isObject = actual !== null && typeof actual === "object" && Object.getPrototypeOf(actual) === Object.prototype;
+  if (!(actual instanceof Map) && !isObject) return `${path}: expected a map, got ${show(actual)}`;
+  if (isObject && !pairs.every(([key]) => typeof key === "string")) return `${path}: a map with non-string keys must be a Map, got an object`;
+  const entries = actual instanceof Map ? [...actual] : Object.entries(actual);
+  if (entries.length !== pairs.length) return `${path}: expected ${pairs.length} entries, got ${entries.length}`;
+  for (let i = 0; i < pairs.length; i++) {
+    const found = mismatch(pairs[i][0], entries[i][0], `${path}.<key ${i}>`) ?? mismatch(pairs[i][1], entries[i][1], `${path}[${show(entries[i][0])}]`);
+    if (found) return found;
+  }
+  return null;
 }
 
 function array(expected, actual, path) {

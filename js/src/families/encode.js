@@ -4,6 +4,7 @@
 import { Bool, Field, Float16, Float32, Float64, Int8, Int16, Int32, Int64, LargeUtf8, Struct, Table, Uint8, Uint16, Uint32, Uint64, Vector, makeData, vectorFromArray } from "apache-arrow";
 import { EncodeError } from "../errors.js";
 import { NDArray } from "../ndarray.js";
+import { uses } from "../options.js";
 import { ORIGINS } from "./arrow.js";
 
 const NUMERIC_TYPES = {
@@ -22,13 +23,17 @@ const TYPED_DTYPES = new Map([
  * @returns {{kind: string, meta: object, metadata: Map<string, string>, itemMetadata?: Map<string, string>, data: import("apache-arrow").Data} | null}
  */
 export function columnOf(value, config) {
-  if (value instanceof Table) return tableColumn(value);
-  if (value instanceof Vector) return vectorColumn(value);
-  if (value instanceof NDArray) return ArrayBuffer.isView(value.data) && value.data.byteLength >= config.binaryThreshold ? ndarrayColumn(value) : null;
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof Uint8Array) && TYPED_DTYPES.has(value.constructor)) {
-    return value.byteLength >= config.binaryThreshold ? ndarrayColumn(new NDArray(value, [value.length])) : null;
+  if (value instanceof Table || value instanceof Vector) {
+    // always columnar, as Python's pandas and Arrow families: stock hypha-rpc has no form for them
+    if (!config.enableBinaryOptimization) throw new EncodeError(`an apache-arrow ${value instanceof Table ? "Table" : "Vector"} cannot be sent with enableBinaryOptimization off: stock hypha-rpc has no form for it`);
+    return value instanceof Table ? tableColumn(value) : vectorColumn(value);
   }
-  if (Array.isArray(value) && value.length && config.typedArrayOptimization) return listColumn(value, config) ?? recordsColumn(value, config);
+  const arrays = uses(config, "arrays");
+  if (value instanceof NDArray) return arrays && ArrayBuffer.isView(value.data) && value.data.byteLength >= config.binaryThreshold ? ndarrayColumn(value) : null;
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof Uint8Array) && TYPED_DTYPES.has(value.constructor)) {
+    return arrays && value.byteLength >= config.binaryThreshold ? ndarrayColumn(new NDArray(value, [value.length])) : null;
+  }
+  if (Array.isArray(value) && value.length) return listColumn(value, config) ?? (uses(config, "records") ? recordsColumn(value, config) : null);
   return null;
 }
 
@@ -64,6 +69,7 @@ function listColumn(values, config) {
   if (values.some((v) => v === null)) return null; // Python's list columns hold no nulls it did not send as None
   const kind = typeOf(values);
   if (kind === null || estimatedBytes(values, kind) < config.binaryThreshold) return null;
+  if (kind === "str" ? !uses(config, "strings") : !(uses(config, "arrays") && config.typedArrayOptimization)) return null;
   return { kind: "list", meta: {}, metadata: new Map(), data: arrowData(values, kind) };
 }
 

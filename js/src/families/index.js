@@ -31,5 +31,5 @@ export function decodeColumn(index, column, path, config) {
 
 /** `args[0]['table']`, as Python writes paths. */
 export function formatPath(path) {
-  return path.map((step, i) => (typeof step === "number" ? `[${step}]` : i === 0 ? step : `['${step}']`)).join("");
+  return path.map((step, i) => (typeof step === "string" ? (i === 0 ? step : `['${step}']`) : `[${step instanceof Uint8Array ? `<${step.length} bytes>` : String(step)}]`)).join("");
 }
