@@ -1,20 +1,31 @@
 /**
- * Large frames leaving JS (docs/wire-format.md 9.3): through the target's message cache, in
- * chunks of 960 KiB to 15 MiB (at most 400), every 16th acknowledged and at most 48 unacknowledged,
- * paced under the server's rate limit. The WebSocket wrapper makes these calls itself: their
- * replies come to a session of its own (`~ha~` in its name), which it answers before hypha-rpc
- * sees them.
+ * Large frames leaving JS (docs/wire-format.md 9.3): through the target's message cache. The
+ * WebSocket wrapper makes these calls itself: their replies come to a session of its own
+ * (`~ha~` in its name), which it answers before hypha-rpc sees them.
+ *
+ * - To a peer that reads hybrid frames: a key of the message's own, chunks of 960 KiB to 15 MiB
+ *   (at most 400), every 16th acknowledged and at most 48 unacknowledged. A `create` answered
+ *   without `_ha` means a stock client holds the target's id now: the frame goes again, stock.
+ * - To a stock peer: hypha-rpc's own key, heartbeat flag and 256 KiB chunks (its peers' inbound
+ *   limit is 1 MiB), every chunk acknowledged, as hypha-rpc does: a stock JS receiver may
+ *   store a chunk awaiting a reply after a later one, so `process` waits for all.
+ * - Both paced under the server's rate limit. A failed send fails its call at once, with the
+ *   reason, and the partial message is removed from the target's cache.
  */
 import { Encoder } from "@msgpack/msgpack";
+import { decodeObject, objectEnd } from "../msgpack.js";
+import { FRAME_LIMIT, HEADER_KEY } from "./sending.js";
 import { KEY_MARK } from "./transfers.js";
 
-const CHUNK_MIN = (1 << 20) - (64 << 10);
+const CHUNK_MIN = FRAME_LIMIT;
 const CHUNK_MAX = 15 << 20;
 const MAX_CHUNKS = 400;
+const STOCK_CHUNK = 256 << 10; // hypha-rpc's long_message_chunk_size
 const ACK_EVERY = 16;
 const WINDOW = 48;
 const RATE = [150, 400]; // messages per second, burst: under the server's 200 per second
 const REPLY_TIMEOUT = 30_000;
+const CLEANUP_TIMEOUT = 5_000;
 const CACHE = "services.built-in.message_cache.";
 const ENCODER = new Encoder({ useBigInt64: true });
 
@@ -46,11 +57,20 @@ class Pacer {
 }
 
 export class ChunkedSender {
-  /** @param {(frame: Uint8Array) => void} send writes a frame to the socket */
-  constructor(send) {
+  /**
+   * @param {object} io
+   * @param {(frame: Uint8Array) => void} io.send writes a frame to the socket
+   * @param {(message: object) => void} io.deliver hands a message to hypha-rpc (a failed call's rejection)
+   * @param {() => boolean} io.isOpen whether the socket is still open
+   * @param {(error: Error) => void} io.refused reports a failure no call waits for
+   */
+  constructor({ send, deliver, isOpen, refused }) {
     this.send = send;
+    this.deliver = deliver;
+    this.isOpen = isOpen;
+    this.refused = refused;
     this.self = null; // "workspace/client" once connected: the replies' target
-    this.session = `${KEY_MARK}replies-${Math.random().toString(36).slice(2)}`;
+    this.session = `${KEY_MARK}replies-${unique()}`;
     this.pending = new Map();
     this.next = 0;
     this.pacer = new Pacer(RATE);
@@ -66,36 +86,103 @@ export class ChunkedSender {
       this.pending.delete(id);
       clearTimeout(waiting.timer);
       const [value] = readExtra()?.args ?? [];
-      if (outcome === "resolve") waiting.resolve(value);
-      else waiting.reject(new Error(value?._rvalue ?? String(value)));
+      if (outcome === "resolve") waiting.resolve({ value, hybrid: Boolean(header[HEADER_KEY]) });
+      else waiting.reject(new Error(`${waiting.what}: ${value?._rvalue ?? String(value)}`));
     }
     return true;
   }
 
-  /** Deliver `frame` to `target` (a peer that reads hybrid frames) through its message cache. */
-  async transfer(frame, target, session) {
-    const key = `${session ?? ""}${KEY_MARK}${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
-    await this.call(target, "create", [key, false], true);
-    const size = chunkSize(frame.length);
-    const acks = [];
-    let unacknowledged = 0;
-    for (let index = 0, start = 0; start < frame.length; index++, start += size) {
-      while (acks.length && unacknowledged >= WINDOW) {
-        await acks.shift();
-        unacknowledged = Math.max(0, unacknowledged - ACK_EVERY);
-      }
-      const chunk = frame.subarray(start, Math.min(frame.length, start + size));
-      const acknowledged = index % ACK_EVERY === ACK_EVERY - 1;
-      const sent = this.call(target, "set", [key, index, chunk, false], acknowledged);
-      if (acknowledged) acks.push(sent);
-      unacknowledged++;
-    }
-    await this.call(target, "process", [key, false], false);
-    await Promise.all(acks);
+  /**
+   * Send `frame` (over FRAME_LIMIT) through its target's message cache, in the background;
+   * if that fails, the call it carries fails with the reason.
+   * @param {Uint8Array} frame
+   * @param {{header: object, hybrid: boolean, stock: () => Uint8Array} | null} origin what `Outbox.rebuild` made it from
+   */
+  dispatch(frame, origin) {
+    const header = origin?.header ?? decodeObject(frame.subarray(0, objectEnd(frame, 0, 64)));
+    this.deliverLarge(frame, origin, header).catch((error) => this.fail(header, error));
   }
 
+  async deliverLarge(frame, origin, header) {
+    const target = String(header.to);
+    if (origin?.hybrid) {
+      if (await this.transfer(frame, target, header.parent, true)) return;
+      frame = origin.stock();
+      if (frame.length <= FRAME_LIMIT) {
+        await this.pacer.acquire();
+        this.send(frame);
+        return;
+      }
+    }
+    await this.transfer(frame, target, header.parent, false);
+  }
+
+  /** The call `header` made fails with `error`, as if its target had rejected it. */
+  fail(header, error) {
+    if (typeof header.session !== "string") {
+      this.refused(error);
+      return;
+    }
+    const reason = new Error(`hypha-arrow could not send the ${header.method} call to ${header.to}: ${error.message}`, { cause: error });
+    this.deliver({ type: "method", from: header.to, to: header.from, method: `${header.session}.reject`, args: [reason], with_kwargs: false });
+  }
+
+  /**
+   * Deliver `frame` to `target` as one message; false when a target believed hybrid answered
+   * `create` as a stock client (nothing else was sent then).
+   * @param {string | undefined} parent the target's session this message belongs to (hypha-rpc's remote parent)
+   */
+  async transfer(frame, target, parent, hybrid) {
+    const key = hybrid ? `${parent ?? ""}${KEY_MARK}${unique()}` : parent ?? unique();
+    const heartbeat = !hybrid && Boolean(parent);
+    const created = await this.call(target, "create", [key, heartbeat], true);
+    if (hybrid && !created.hybrid) {
+      await this.forget(target, key);
+      return false;
+    }
+    const size = hybrid ? chunkSize(frame.length) : STOCK_CHUNK;
+    const every = hybrid ? ACK_EVERY : 1;
+    const acks = [];
+    try {
+      let acknowledged = 0;
+      for (let index = 0, start = 0; start < frame.length; index++, start += size) {
+        while (acks.length && index - acknowledged >= WINDOW) {
+          await acks[0].reply;
+          acknowledged = acks.shift().index + 1;
+        }
+        const chunk = frame.subarray(start, Math.min(frame.length, start + size));
+        await this.pacer.acquire();
+        const reply = this.post(target, "set", [key, index, chunk, heartbeat], index % every === every - 1);
+        if (reply) {
+          reply.catch(() => {}); // read below, in order; a failure meanwhile is no unhandled rejection
+          acks.push({ index, reply });
+        }
+      }
+      if (!hybrid) for (const ack of acks.splice(0)) await ack.reply;
+      await this.call(target, "process", [key, heartbeat], false);
+      for (const ack of acks) await ack.reply; // after `process`: the last acknowledgements cost no round trip
+    } catch (error) {
+      await this.forget(target, key);
+      throw error;
+    }
+    return true;
+  }
+
+  /** Best effort: drop the partial message from the target's cache after a failure. */
+  async forget(target, key) {
+    if (!this.isOpen()) return;
+    await Promise.race([this.call(target, "remove", [key], true), new Promise((resolve) => setTimeout(resolve, CLEANUP_TIMEOUT))]).catch(() => {});
+  }
+
+  /** Send one message-cache call, paced; with `reply`, its answer `{value, hybrid}`. */
   async call(target, name, args, reply) {
     await this.pacer.acquire();
+    return this.post(target, name, args, reply);
+  }
+
+  /** Send one message-cache call now; with `reply`, the promise of its answer. */
+  post(target, name, args, reply) {
+    if (!this.isOpen()) throw new Error(`the connection to the server was lost during a chunked send to ${target}`);
     const header = { type: "method", from: this.self, to: target, method: `${CACHE}${name}`, _ha: 1 };
     const extra = { args, with_kwargs: false };
     let settled = null;
@@ -104,12 +191,14 @@ export class ChunkedSender {
       const [, client] = String(this.self).split("/");
       const callback = (outcome) => ({ _rtype: "method", _rtarget: client, _rmethod: `${this.session}.${id}.${outcome}` });
       extra.promise = { resolve: callback("resolve"), reject: callback("reject") };
+      const what = `message_cache.${name} at ${target}`;
       settled = new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           this.pending.delete(id);
-          reject(new Error(`no reply to message_cache.${name} from ${target} within ${REPLY_TIMEOUT / 1000} s`));
+          reject(new Error(`no reply to ${what} within ${REPLY_TIMEOUT / 1000} s`));
         }, REPLY_TIMEOUT);
-        this.pending.set(id, { resolve, reject, timer });
+        timer.unref?.();
+        this.pending.set(id, { resolve, reject, timer, what });
       });
     }
     const head = ENCODER.encode(header);
@@ -120,4 +209,8 @@ export class ChunkedSender {
     this.send(frame);
     return settled;
   }
+}
+
+function unique() {
+  return `${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
 }

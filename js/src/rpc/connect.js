@@ -21,6 +21,7 @@ export async function connectToServer(config = {}, { arrow } = {}) {
   const WebSocketClass = arrowWebSocket(Base, options, warn, outbox, new Peers(), identity);
   const server = await hyphaWebsocketClient.connectToServer({ ...config, WebSocketClass });
   identity.self = `${server.config.workspace}/${server.config.client_id}`;
+  outbox.self = identity.self;
   for (const codec of outbox.codecs((form) => fromStockForms({ ...form, _rtype: "ndarray" }))) await server.registerCodec(codec);
   return server;
 }

@@ -15,8 +15,13 @@ import { stockForm } from "../stock_forms.js";
 
 export const METHOD_TAG = "_rarrow";
 export const HEADER_KEY = "_ha";
-export const FRAME_LIMIT = (1 << 20) - (64 << 10);
 /** What one frame may carry (under stock clients' 1 MiB inbound limit): beyond, through the target's message cache. */
+export const FRAME_LIMIT = (1 << 20) - (64 << 10);
+/** The text a stock peer's refusal of a hybrid frame contains (docs/wire-format.md 9.2). */
+export const STOCK_REFUSAL = PLACEHOLDER_DTYPE;
+const TAG_BYTES = 64 << 10; // extras below this size holding method maps get this client's methods tagged
+const LIST_BYTES = 2048; // extras from this size on, to a hybrid peer, are looked through for lists to send as columns
+const RESEND_WINDOW = 120_000; // ms a hybrid call is kept for a stock resend: a stock peer refuses while decoding
 
 /** Values waiting in the frames hypha-rpc is packing, by token. */
 export class Outbox {
@@ -24,6 +29,9 @@ export class Outbox {
     this.options = options;
     this.values = new Map();
     this.next = 0;
+    this.self = null; // "workspace/client" once connected: whose methods get the tag
+    this.origins = new WeakMap(); // rebuilt frame -> what it was built from
+    this.awaiting = new Map(); // session -> a hybrid call awaiting its reply, kept for a stock resend
   }
 
   /** The codecs to register: each large value becomes a token, small arrays hypha-rpc's form. */
@@ -45,8 +53,9 @@ export class Outbox {
   }
 
   /**
-   * The frame to send for `bytes` (header with `_ha`, tokens replaced), given whether its target
-   * reads hybrid frames.
+   * The frame to send for `bytes` (header with `_ha`, tokens replaced, this client's methods
+   * tagged: services as `get_service` returns them, callbacks), given whether its target reads
+   * hybrid frames.
    * @param {Uint8Array} bytes
    * @param {(target: string) => boolean} readsHybrid
    */
@@ -55,33 +64,117 @@ export class Outbox {
     const header = decodeObject(bytes.subarray(0, headerEnd));
     if (header === null || typeof header !== "object" || !("type" in header)) return bytes;
     header[HEADER_KEY] = 1;
-    if (this.values.size === 0 || headerEnd === bytes.length) return withHeader(header, bytes.subarray(headerEnd));
-    const extra = decodeObject(bytes.subarray(headerEnd));
+    const rest = bytes.subarray(headerEnd);
+    const registration = rest.length < TAG_BYTES && this.self !== null && hasMethodMap(rest);
+    if (rest.length === 0 || (this.values.size === 0 && !registration && rest.length < LIST_BYTES)) return withHeader(header, rest);
     const hybrid = readsHybrid(String(header.to));
-    const replaced = this.replace(extra, hybrid);
-    const frame = encodeMessage(header, replaced, this.options);
-    if (frame.length > FRAME_LIMIT && !hybrid) throw new EncodeError(`a ${frame.length}-byte frame to a stock peer needs hypha-rpc's own chunking, which this prototype does not do yet`);
+    if (this.values.size === 0 && !registration && !hybrid) return withHeader(header, rest);
+    const extra = decodeObject(rest);
+    if (registration) this.tag(extra);
+    const taken = new Map();
+    const tokens = this.take(extra, taken);
+    if (!hybrid && !tokens) return withHeader(header, EXTRA_ENCODER.encode(extra));
+    // to a hybrid peer, hypha-rpc's lists and record lists go as columns too
+    const frame = encodeMessage(header, replace(extra, taken, hybrid), this.options);
+    const stock = tokens ? () => encodeMessage(header, replace(extra, taken, false), this.options) : () => withHeader(header, rest);
+    const origin = { header, stock, hybrid };
+    this.origins.set(frame, origin);
+    if (hybrid && typeof header.session === "string") this.keep(header.session, origin);
     return frame;
   }
 
-  replace(value, hybrid) {
-    if (Array.isArray(value)) return value.map((item) => this.replace(item, hybrid));
-    if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
-    if (value._rdtype === PLACEHOLDER_DTYPE && typeof value._rtoken === "string") {
-      const taken = this.values.get(value._rtoken);
-      this.values.delete(value._rtoken);
-      if (taken === undefined) throw new EncodeError(`value ${value._rtoken} is no longer held`);
-      if (hybrid) return taken;
-      if (taken instanceof NDArray) return stockForm(taken);
-      throw new EncodeError(`a ${taken.constructor.name} can only be sent to a peer that reads hybrid frames (stock hypha-rpc cannot carry it)`);
+  /** What a frame `rebuild` made with values came from: its header, whether it went hybrid, its stock twin. */
+  origin(frame) {
+    return this.origins.get(frame) ?? null;
+  }
+
+  /**
+   * A reply to one of the hybrid calls kept: the call to send again, stock, when the reply is a
+   * stock peer's refusal of the hybrid frame (docs/wire-format.md 9.2); else null.
+   */
+  settled(header, readExtra) {
+    if (this.awaiting.size === 0 || typeof header?.method !== "string") return null;
+    const dot = header.method.lastIndexOf(".");
+    const kept = this.awaiting.get(header.method.slice(0, dot));
+    if (!kept) return null;
+    this.awaiting.delete(header.method.slice(0, dot));
+    if (header.method.slice(dot + 1) !== "reject") return null;
+    const [reason] = readExtra()?.args ?? [];
+    return String(reason?._rvalue ?? reason).includes(STOCK_REFUSAL) ? kept : null;
+  }
+
+  keep(session, origin) {
+    const now = Date.now();
+    for (const [key, kept] of this.awaiting) {
+      if (now - kept.at < RESEND_WINDOW) break; // in insertion order: the rest are newer
+      this.awaiting.delete(key);
     }
-    const out = {};
-    for (const [key, item] of Object.entries(value)) out[key] = this.replace(item, hybrid);
-    return out;
+    this.awaiting.set(session, { ...origin, at: now });
+  }
+
+  /** Move the values of the tokens in `value` from the outbox into `taken`; whether there were any. */
+  take(value, taken) {
+    if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return false;
+    if (value._rdtype === PLACEHOLDER_DTYPE && typeof value._rtoken === "string") {
+      const held = this.values.get(value._rtoken);
+      this.values.delete(value._rtoken);
+      if (held === undefined) throw new EncodeError(`value ${value._rtoken} is no longer held`);
+      taken.set(value._rtoken, held);
+      return true;
+    }
+    let found = false;
+    for (const item of Array.isArray(value) ? value : Object.values(value)) found = this.take(item, taken) || found;
+    return found;
+  }
+
+  /** `_rarrow` on every method and generator of this client in `value` (docs/wire-format.md 9.1). */
+  tag(value, depth = 0) {
+    if (depth > 32 || value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return;
+    if ((value._rtype === "method" || value._rtype === "generator") && this.owns(value._rtarget)) value[METHOD_TAG] = 1;
+    for (const item of Array.isArray(value) ? value : Object.values(value)) this.tag(item, depth + 1);
+  }
+
+  owns(target) {
+    if (typeof target !== "string" || this.self === null) return false;
+    return target === this.self || target === this.self.slice(this.self.indexOf("/") + 1);
   }
 }
 
+/** `value` with each token replaced by its value (hybrid) or by hypha-rpc's form of it (stock). */
+function replace(value, taken, hybrid) {
+  if (Array.isArray(value)) return value.map((item) => replace(item, taken, hybrid));
+  if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
+  if (value._rdtype === PLACEHOLDER_DTYPE && typeof value._rtoken === "string") {
+    const held = taken.get(value._rtoken);
+    if (hybrid) return held;
+    if (held instanceof NDArray) return stockForm(held);
+    throw new EncodeError(`a ${held.constructor.name} can only be sent to a peer that reads hybrid frames (stock hypha-rpc cannot carry it)`);
+  }
+  const out = {};
+  for (const [key, item] of Object.entries(value)) out[key] = replace(item, taken, hybrid);
+  return out;
+}
+
+const METHOD_KEY = [0xa6, ...new TextEncoder().encode("_rtype")];
+const METHOD_VALUES = ["method", "generator"].map((name) => [0xa0 | name.length, ...new TextEncoder().encode(name)]);
+
+/** Whether packed msgpack `bytes` hold a map with `_rtype` "method" or "generator" (a byte search, no decoding). */
+function hasMethodMap(bytes) {
+  for (let at = bytes.indexOf(METHOD_KEY[0]); at !== -1; at = bytes.indexOf(METHOD_KEY[0], at + 1)) {
+    if (!startsWith(bytes, METHOD_KEY, at)) continue;
+    if (METHOD_VALUES.some((value) => startsWith(bytes, value, at + METHOD_KEY.length))) return true;
+  }
+  return false;
+}
+
+function startsWith(bytes, pattern, at) {
+  if (at + pattern.length > bytes.length) return false;
+  for (let k = 0; k < pattern.length; k++) if (bytes[at + k] !== pattern[k]) return false;
+  return true;
+}
+
 const HEADER_ENCODER = new Encoder();
+const EXTRA_ENCODER = new Encoder({ useBigInt64: true });
 
 /** `header` packed again, then the rest of the frame as it was: one copy, no decoding. */
 function withHeader(header, rest) {

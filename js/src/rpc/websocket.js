@@ -32,7 +32,12 @@ export function arrowWebSocket(Base, options, refused, outbox, peers, identity) 
       // Arrow sections are compressed by the codec if at all. Browsers offer it regardless.
       super(url, protocols, isNodeWs(Base) ? { perMessageDeflate: false, ...settings } : settings);
       this.transfers = new Transfers(options, (frame) => super.send(frame), (message) => this.handler?.({ data: message }));
-      this.chunks = new ChunkedSender((frame) => super.send(frame));
+      this.chunks = new ChunkedSender({
+        send: (frame) => super.send(frame),
+        deliver: (message) => this.handler?.({ data: message }),
+        isOpen: () => this.readyState === 1,
+        refused,
+      });
       this.chunks.self = identity.self;
     }
 
@@ -53,11 +58,17 @@ export function arrowWebSocket(Base, options, refused, outbox, peers, identity) 
       const data = event.data;
       if (typeof data === "string") return event;
       const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+      let parts = null;
       try {
-        const parts = peek(bytes);
+        parts = peek(bytes);
         if (parts === null) return event;
         peers.heard(parts.header, bytes.length < TAG_SCAN_BYTES && !parts.hybrid ? parts.extra : null);
         if (this.chunks.takeReply(parts.header, parts.extra)) return null;
+        const refusedHybrid = outbox.settled(parts.header, parts.extra);
+        if (refusedHybrid !== null) {
+          this.resendStock(refusedHybrid);
+          return null;
+        }
         if (parts.hybrid) {
           const [header, extra] = decodeMessage(bytes, options);
           return { data: Object.assign(header, extra ?? {}) };
@@ -65,7 +76,33 @@ export function arrowWebSocket(Base, options, refused, outbox, peers, identity) 
         return this.transfers.take(parts.header, parts.extra) ? null : event;
       } catch (error) {
         refused(error);
+        if (parts?.hybrid) this.answerRefused(parts, error);
         return null;
+      }
+    }
+
+    /** A refused hybrid call awaiting a reply fails at its caller with the reason (docs/wire-format.md 9.4), not by a timeout. */
+    answerRefused(parts, error) {
+      const { header } = parts;
+      let extra;
+      try {
+        extra = parts.extra();
+      } catch {
+        return;
+      }
+      if (header?.type !== "method" || !extra?.promise) return;
+      const reason = `hypha-arrow at ${header.to} refused the call of ${String(header.method).slice(0, 200)}: ${error.message}`;
+      this.transfers.reply(header, extra, "reject", { _rtype: "error", _rvalue: reason.slice(0, 2000), _rtrace: "" });
+    }
+
+    /** A call a stock peer refused because it came hybrid, sent again in hypha-rpc's forms (docs/wire-format.md 9.2). */
+    resendStock(kept) {
+      try {
+        const frame = kept.stock();
+        if (frame.length <= FRAME_LIMIT) super.send(frame);
+        else this.chunks.dispatch(frame, { ...kept, hybrid: false });
+      } catch (error) {
+        this.chunks.fail(kept.header, error);
       }
     }
 
@@ -75,8 +112,7 @@ export function arrowWebSocket(Base, options, refused, outbox, peers, identity) 
       const frame = outbox.rebuild(bytes, (target) => peers.readsHybrid(target));
       if (frame.length <= FRAME_LIMIT) return super.send(frame);
       this.chunks.self ??= identity.self;
-      const header = decodeObject(frame.subarray(0, objectEnd(frame, 0, 64)));
-      this.chunks.transfer(frame, String(header.to), header.session).catch((error) => refused(error));
+      this.chunks.dispatch(frame, outbox.origin(frame));
     }
   };
 }
