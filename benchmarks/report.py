@@ -95,7 +95,7 @@ def to_json(scale: str, payloads: list[Payload], paths: list[str], cells: Cells,
         "payloads": [{"name": p.name, "kind": p.kind, "count": p.count} for p in payloads],
         "paths": paths,
         "cells": [_cell_json(cell, cells) for cell in cells.values()],
-        "targets": [_outcome_json(outcome) for outcome in outcomes],
+        "targets": [outcome_json(outcome) for outcome in outcomes],
     }
 
 
@@ -113,7 +113,8 @@ def _cell_json(cell: Cell, cells: Cells) -> dict[str, Any]:
     }
 
 
-def _outcome_json(outcome: Outcome) -> dict[str, Any]:
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    """A target's outcome as plain data (every harness's JSON record uses it)."""
     target = outcome.target
     return {
         "name": target.name,
