@@ -12,7 +12,7 @@ import { EncodeError } from "./errors.js";
 import { DESCRIPTOR_KEY, FORMAT_VERSION, PLACEHOLDER_DTYPE } from "./framing.js";
 import { columnOf } from "./families/encode.js";
 import { formatPath } from "./families/index.js";
-import { FrameEncoder, checkMapKey } from "./msgpack.js";
+import { FrameEncoder, checkMapKeys } from "./msgpack.js";
 import { NDArray } from "./ndarray.js";
 import { DEFAULTS, encodeOptions } from "./options.js";
 import { META_KEY } from "./section.js";
@@ -84,15 +84,13 @@ class Extraction {
     if (value instanceof NDArray) return stockForm(value);
     if (Array.isArray(value)) return value.map((item, i) => this.walk(item, [...path, i], depth + 1));
     if (value instanceof Map) {
-      const out = new Map();
-      for (const [key, item] of value) {
-        try {
-          checkMapKey(key);
-        } catch (error) {
-          throw new EncodeError(error.reason, formatPath([...this.prefix, ...path]));
-        }
-        out.set(key, this.walk(item, [...path, key], depth + 1));
+      try {
+        checkMapKeys(value);
+      } catch (error) {
+        throw new EncodeError(error.reason, formatPath([...this.prefix, ...path]));
       }
+      const out = new Map();
+      for (const [key, item] of value) out.set(key, this.walk(item, [...path, key], depth + 1));
       return out;
     }
     if (isPlainObject(value)) {

@@ -167,8 +167,8 @@ export class FrameEncoder extends Encoder {
       this.writeU8(0xdf);
       this.writeU32(size);
     }
+    checkMapKeys(object);
     for (const [key, item] of object) {
-      checkMapKey(key);
       this.doEncode(key, depth + 1);
       this.doEncode(item, depth + 1);
     }
@@ -177,10 +177,33 @@ export class FrameEncoder extends Encoder {
 
 const INT64 = [-(2n ** 63n), 2n ** 64n - 1n];
 
-/** Throws unless msgpack packs `key` as a map key Python reads back as the same key. */
-export function checkMapKey(key) {
-  const ok = typeof key === "string" || typeof key === "boolean" || key === null || key instanceof Uint8Array
-    || (typeof key === "number" && !Number.isNaN(key) && !Object.is(key, -0) && (!Number.isInteger(key) || Number.isSafeInteger(key)))
-    || (typeof key === "bigint" && key >= INT64[0] && key <= INT64[1]);
-  if (!ok) throw new EncodeError(`a Map key ${typeof key === "bigint" ? `${key}n` : String(key)} (${describe(key)}) cannot be a msgpack map key that comes back as itself`);
+/**
+ * Throws unless msgpack packs every key of `map` as a map key Python reads back as the same
+ * key, each apart from the others: Python takes `True` and `1`, or `1n` and `1`, for one key.
+ * (A Map has already made -0 a 0; an integral float key from Python arrives as an int.)
+ */
+export function checkMapKeys(map) {
+  const seen = new Set();
+  for (const key of map.keys()) {
+    const ok = typeof key === "string" || typeof key === "boolean" || key === null || key instanceof Uint8Array
+      || (typeof key === "number" && !Number.isNaN(key) && (!Number.isInteger(key) || Number.isSafeInteger(key)))
+      || (typeof key === "bigint" && key >= INT64[0] && key <= INT64[1]);
+    if (!ok) throw new EncodeError(`a Map key ${show(key)} (${describe(key)}) cannot be a msgpack map key that comes back as itself`);
+    const python = pythonKey(key);
+    if (seen.has(python)) throw new EncodeError(`Map keys equal in Python: ${show(key)} and another key of the same value`);
+    seen.add(python);
+  }
+}
+
+/** What identifies a key in a Python dict: 1, 1n and true are one key; bin keys by their bytes. */
+function pythonKey(key) {
+  if (typeof key === "boolean") return Number(key);
+  if (typeof key === "bigint") return Number.isSafeInteger(Number(key)) && BigInt(Number(key)) === key ? Number(key) : `${key}n`;
+  if (key instanceof Uint8Array) return `bytes:${Array.from(key).join(",")}`;
+  if (typeof key === "string") return `str:${key}`;
+  return key;
+}
+
+function show(key) {
+  return typeof key === "bigint" ? `${key}n` : key instanceof Uint8Array ? `<${key.length} bytes>` : String(key);
 }

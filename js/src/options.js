@@ -13,7 +13,7 @@ export const PATTERNS = Object.freeze(["arrays", "strings", "records", "compress
 export const COMPRESSIONS = Object.freeze([null, "lz4", "zstd", "auto"]);
 const RECORDS_AS = ["objects", "table"];
 /** The codec levels pyarrow accepts (`pa.Codec.minimum/maximum_compression_level`); `auto` compresses with zstd. */
-const LEVELS = { lz4: [-131072, 12], zstd: [-131072, 22], auto: [-131072, 22], null: [-(2 ** 31), 2 ** 31 - 1] };
+const LEVELS = { lz4: [1, 12], zstd: [-131072, 22], auto: [-131072, 22], null: [-(2 ** 31), 2 ** 31 - 1] };
 /** Compressions this package can write: there is no zstd encoder among its dependencies (fzstd only decodes). */
 const WRITABLE = new Set([null, "lz4", "auto"]);
 

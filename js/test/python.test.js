@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { NDArray, decode, encode, encodeMessage } from "../src/index.js";
+import { EncodeError, NDArray, decode, encode, encodeMessage } from "../src/index.js";
 
 const PYTHON = process.env.HYPHA_ARROW_PYTHON ?? "python3";
 const CORPUS = new URL("../../conformance/", import.meta.url);
@@ -99,4 +99,50 @@ print(json.dumps({"kinds": kinds, "types": {k: sorted({type(x).__name__ for x in
   assert.deepEqual(out.kinds, ["list", "list", "list", "records"]);
   assert.deepEqual(out.types, { ints: ["int"], floats: ["float"], strs: ["str"], mixed: ["float", "int"] });
   assert.deepEqual(out.records, records, "each record with its own keys, in its own order");
+});
+
+test("a Map's keys arrive in Python as themselves (int, float, bool, None, bytes, str), columns under them included", () => {
+  const map = new Map([[1, "int"], [2.5, "float"], [false, "bool"], [null, "none"], [new Uint8Array([0, 255]), "bytes"], ["s", "str"], [2n ** 62n, "big int"], [7, new Float64Array(300).fill(4)]]);
+  const out = python(
+    `import json, os, hypha_arrow
+v = hypha_arrow.decode(open(os.environ["FRAME"], "rb").read())
+print(json.dumps([[repr(k), type(k).__name__, x if isinstance(x, str) else [x.dtype.str, float(x.sum())]] for k, x in v["m"].items()]))`,
+    encode({ m: map }),
+  );
+  assert.deepEqual(out, [
+    ["1", "int", "int"], ["2.5", "float", "float"], ["False", "bool", "bool"], ["None", "NoneType", "none"], ["b'\\x00\\xff'", "bytes", "bytes"],
+    ["'s'", "str", "str"], [String(2n ** 62n), "int", "big int"], ["7", "int", ["<f8", 1200]],
+  ]);
+});
+
+test("a dict with non-string keys from Python is a Map in JavaScript and goes back to Python equal", () => {
+  const original = execFileSync(PYTHON, ["-c", `import sys, numpy as np, hypha_arrow
+sys.stdout.buffer.write(hypha_arrow.encode({"m": {1: "a", b"k": [1, 2], 2.5: None, False: {3: "x"}, None: np.arange(500.0)}, "plain": {"1": 1, "b": 2}}))`]);
+  const value = decode(new Uint8Array(original));
+  assert.ok(value.m instanceof Map);
+  assert.deepEqual([...value.m.keys()].slice(0, 4).map((k) => (k instanceof Uint8Array ? [...k] : k)), [1, [107], 2.5, false]);
+  assert.ok(value.m.get(false) instanceof Map, "nested int-keyed map");
+  assert.equal(value.m.get(null).data[499], 499);
+  assert.deepEqual(value.plain, { 1: 1, b: 2 }, "a map of string keys stays a plain object");
+  writeFileSync(join(work, "original.bin"), original);
+  const same = python(
+    `import json, os, hypha_arrow
+from hypha_arrow.testing import assert_same
+first = hypha_arrow.decode(open(${JSON.stringify(join(work, "original.bin"))}, "rb").read())
+again = hypha_arrow.decode(open(os.environ["FRAME"], "rb").read())
+assert_same(again, first)
+print(json.dumps([type(k).__name__ for k in again["m"]]))`,
+    encode(value),
+  );
+  assert.deepEqual(same, ["int", "bytes", "float", "bool", "NoneType"]);
+});
+
+test("a Map key Python could not read back as itself is refused with its path", () => {
+  for (const key of [{}, [1], 2n ** 64n, NaN, undefined, 2 ** 60]) {
+    assert.throws(() => encode({ outer: new Map([[key, 1]]) }), (error) => error instanceof EncodeError && error.path === "value['outer']", String(key));
+  }
+  for (const keys of [[1, true], [0, false], [5, 5n], [new Uint8Array([1]), new Uint8Array([1])]]) {
+    assert.throws(() => encode({ outer: new Map(keys.map((k) => [k, 1])) }), /equal in Python/, `${String(keys[0])} and ${String(keys[1])} are one key in Python`);
+  }
+  assert.throws(() => encodeMessage({ type: "x", bad: new Map([[[1], 2]]) }, null), EncodeError);
 });
