@@ -61,12 +61,14 @@ export class Outbox {
    */
   rebuild(bytes, readsHybrid) {
     const headerEnd = objectEnd(bytes, 0, 64);
+    const rest = bytes.subarray(headerEnd);
+    const registration = rest.length < TAG_BYTES && this.self !== null && hasMethodMap(rest);
+    const unchanged = rest.length === 0 || (this.values.size === 0 && !registration && rest.length < LIST_BYTES);
+    if (unchanged && opensWithType(bytes)) return withHeaderEntry(bytes, headerEnd);
     const header = decodeObject(bytes.subarray(0, headerEnd));
     if (header === null || typeof header !== "object" || !("type" in header)) return bytes;
     header[HEADER_KEY] = 1;
-    const rest = bytes.subarray(headerEnd);
-    const registration = rest.length < TAG_BYTES && this.self !== null && hasMethodMap(rest);
-    if (rest.length === 0 || (this.values.size === 0 && !registration && rest.length < LIST_BYTES)) return withHeader(header, rest);
+    if (unchanged) return withHeader(header, rest);
     const hybrid = readsHybrid(String(header.to));
     if (this.values.size === 0 && !registration && !hybrid) return withHeader(header, rest);
     const extra = decodeObject(rest);
@@ -160,11 +162,18 @@ const METHOD_VALUES = ["method", "generator"].map((name) => [0xa0 | name.length,
 
 /** Whether packed msgpack `bytes` hold a map with `_rtype` "method" or "generator" (a byte search, no decoding). */
 function hasMethodMap(bytes) {
-  for (let at = bytes.indexOf(METHOD_KEY[0]); at !== -1; at = bytes.indexOf(METHOD_KEY[0], at + 1)) {
-    if (!startsWith(bytes, METHOD_KEY, at)) continue;
+  for (let at = indexOfBytes(bytes, METHOD_KEY); at !== -1; at = indexOfBytes(bytes, METHOD_KEY, at + 1)) {
     if (METHOD_VALUES.some((value) => startsWith(bytes, value, at + METHOD_KEY.length))) return true;
   }
   return false;
+}
+
+/** Where `pattern` first occurs in `bytes` from `from` on, or -1: a byte search, no decoding. */
+export function indexOfBytes(bytes, pattern, from = 0) {
+  for (let at = bytes.indexOf(pattern[0], from); at !== -1; at = bytes.indexOf(pattern[0], at + 1)) {
+    if (startsWith(bytes, pattern, at)) return at;
+  }
+  return -1;
 }
 
 function startsWith(bytes, pattern, at) {
@@ -175,6 +184,31 @@ function startsWith(bytes, pattern, at) {
 
 const HEADER_ENCODER = new Encoder();
 const EXTRA_ENCODER = new Encoder({ useBigInt64: true });
+
+const HEADER_ENTRY = Uint8Array.of(...HEADER_ENCODER.encode(HEADER_KEY), ...HEADER_ENCODER.encode(1));
+const TYPE_KEY = HEADER_ENCODER.encode("type");
+
+/**
+ * Whether the packed header is a map of at most 14 entries whose first key is "type", as
+ * hypha-rpc packs every message's: then `_ha` can be appended to it without decoding it.
+ */
+function opensWithType(bytes) {
+  return bytes[0] > 0x80 && bytes[0] < 0x8f && startsWith(bytes, TYPE_KEY, 1);
+}
+
+/**
+ * The frame with `_ha: 1` appended to its header map, the rest as it was: the small-call path,
+ * one copy and no msgpack work (decoding the header and packing it again cost more than the
+ * rest of the wrapper's work on a small call).
+ */
+function withHeaderEntry(bytes, headerEnd) {
+  const out = new Uint8Array(bytes.length + HEADER_ENTRY.length);
+  out[0] = bytes[0] + 1; // a fixmap's entry count is its low nibble
+  out.set(bytes.subarray(1, headerEnd), 1);
+  out.set(HEADER_ENTRY, headerEnd);
+  out.set(bytes.subarray(headerEnd), headerEnd + HEADER_ENTRY.length);
+  return out;
+}
 
 /** `header` packed again, then the rest of the frame as it was: one copy, no decoding. */
 function withHeader(header, rest) {

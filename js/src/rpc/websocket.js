@@ -9,13 +9,15 @@
  *   columns' values (NDArray, Table, ...) in place; hypha-rpc's decoder passes class instances
  *   through unchanged.
  */
+import { Encoder } from "@msgpack/msgpack";
 import { decodeMessage, isSkeleton } from "../framing.js";
 import { decodeObject, objectEnd } from "../msgpack.js";
 import { ChunkedSender } from "./chunks.js";
-import { FRAME_LIMIT, HEADER_KEY, METHOD_TAG } from "./sending.js";
+import { FRAME_LIMIT, HEADER_KEY, METHOD_TAG, indexOfBytes } from "./sending.js";
 import { Transfers } from "./transfers.js";
 
 const TAG_SCAN_BYTES = 64 << 10; // incoming frames below this size are scanned for methods tagged _rarrow
+const TAG_STRING = new Encoder().encode(METHOD_TAG); // the tag as msgpack packs the key
 
 /**
  * @param {typeof WebSocket} Base the platform's WebSocket class (the `ws` package's in Node)
@@ -62,7 +64,7 @@ export function arrowWebSocket(Base, options, refused, outbox, peers, identity) 
       try {
         parts = peek(bytes);
         if (parts === null) return event;
-        peers.heard(parts.header, bytes.length < TAG_SCAN_BYTES && !parts.hybrid ? parts.extra : null);
+        peers.heard(parts.header, bytes.length < TAG_SCAN_BYTES && !parts.hybrid && mentionsTag(bytes) ? parts.extra : null);
         if (this.chunks.takeReply(parts.header, parts.extra)) return null;
         const refusedHybrid = outbox.settled(parts.header, parts.extra);
         if (refusedHybrid !== null) {
@@ -154,6 +156,14 @@ export class Peers {
   readsHybrid(target) {
     return this.heardFrom.get(target) ?? this.tagged.has(target);
   }
+}
+
+/**
+ * Whether the frame holds the tag's msgpack string anywhere: most small frames (replies, calls
+ * without callbacks) then need no second decoding only to find no tag.
+ */
+function mentionsTag(bytes) {
+  return indexOfBytes(bytes, TAG_STRING) !== -1;
 }
 
 function collectTags(value, into, depth = 0) {
