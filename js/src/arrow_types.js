@@ -58,5 +58,5 @@ export function pyarrowType(type, metadata) {
 
 /** A child field as pyarrow spells it inside its parent's type. */
 function child(field) {
-  return `${field.name}: ${pyarrowType(field.type, field.metadata)}${field.nullable ? "" : " not null"}`;
+  return `${field.name ?? ""}: ${pyarrowType(field.type, field.metadata)}${field.nullable ? "" : " not null"}`;
 }

@@ -4,10 +4,10 @@
  * exact text), a tuple a `Tuple` (an Array), pandas `NA` the `NA` object, numpy scalars and
  * arrays `NDArray`s (a scalar with shape `[]`).
  */
-import { Decoder, ExtensionCodec } from "@msgpack/msgpack";
-import { DecodeError } from "./errors.js";
-import { MsgpackDecoder } from "./msgpack.js";
-import { NDArray } from "./ndarray.js";
+import { Decoder, Encoder, ExtensionCodec } from "@msgpack/msgpack";
+import { DecodeError, EncodeError } from "./errors.js";
+import { FrameEncoder, MsgpackDecoder } from "./msgpack.js";
+import { NDArray, checkedDtype, isBareTypedArray, ownOrderBytes } from "./ndarray.js";
 import { ndarrayFromBytes } from "./stock_forms.js";
 
 const BIG_INT = 1;
@@ -116,4 +116,89 @@ function array(form) {
     throw new DecodeError("invalid numpy array cell");
   }
   return ndarrayFromBytes(raw, dtype, shape.map(Number), order);
+}
+
+const ASCII_BYTES = new TextEncoder();
+const PLAIN = new Encoder({ useBigInt64: true });
+const NUMERIC_KINDS = /^[<>|=][biufcmM]\d+(\[\w+\])?$/;
+
+/**
+ * Packs values into cells, the inverse of `Cells`: msgpack's own types, a `Map` with its keys,
+ * and the extension types of section 4.6 for what msgpack alone would change (BigInt beyond 64
+ * bits, `Decimal`, `Tuple`, `NA`, `NDArray`s as numpy scalars and arrays). Anything else is
+ * refused. `tuples: false` packs a `Tuple` as a plain array, as record rows do (4.5).
+ */
+export class CellPacker {
+  constructor({ tuples = true } = {}) {
+    const codec = new ExtensionCodec();
+    codec.register({ type: DECIMAL, encode: (value) => (value instanceof Decimal ? ASCII_BYTES.encode(value.text) : null), decode: () => null });
+    codec.register({ type: TUPLE, encode: (value) => (tuples && value instanceof Tuple ? this.nested(value) : null), decode: () => null });
+    codec.register({ type: NA_CODE, encode: (value) => (value === NA ? new Uint8Array(0) : null), decode: () => null });
+    codec.register({ type: NUMPY_SCALAR, encode: (value) => (value instanceof NDArray && value.shape.length === 0 ? PLAIN.encode(scalarForm(value)) : null), decode: () => null });
+    codec.register({ type: NUMPY_ARRAY, encode: (value) => (value instanceof NDArray ? PLAIN.encode(arrayForm(value)) : isBareTypedArray(value) ? PLAIN.encode(arrayForm(new NDArray(value, [value.length]))) : null), decode: () => null });
+    this.encoder = new CellEncoder(codec);
+    this.depth = 0;
+  }
+
+  /** @returns {Uint8Array} one cell */
+  pack(value) {
+    try {
+      return this.encoder.encode(value);
+    } catch (error) {
+      if (error instanceof EncodeError) throw error;
+      throw new EncodeError(`not a cell value: ${error.message}`);
+    }
+  }
+
+  /** A tuple's payload: its items packed as one array of cells, tuples nested at most 32 deep. */
+  nested(tuple) {
+    if (this.depth >= MAX_TUPLE_NESTING) throw new EncodeError(`tuples nested deeper than ${MAX_TUPLE_NESTING} levels in one cell`);
+    this.depth++;
+    try {
+      return new CellEncoder(this.encoder.extensionCodec).encode(Array.from(tuple));
+    } finally {
+      this.depth--;
+    }
+  }
+}
+
+/** msgpack with Maps, big integers as extension 1, and only plain objects among other objects. */
+class CellEncoder extends FrameEncoder {
+  encodeBigIntBeyond64(value) {
+    const digits = value.toString();
+    if (digits.replace("-", "").length > MAX_BIG_INT_DIGITS) throw new EncodeError(`an integer of more than ${MAX_BIG_INT_DIGITS} digits`);
+    this.encodeExtension({ type: BIG_INT, data: ASCII_BYTES.encode(digits) });
+  }
+
+  encodeObject(object, depth) {
+    // @msgpack/msgpack's codecs always pack a Date as msgpack's timestamp, which is no cell
+    if (object instanceof Date) throw new EncodeError("a Date is not a cell value (send its time as a number, or an NDArray of datetime64)");
+    super.encodeObject(object, depth);
+  }
+
+  encodeMap(object, depth) {
+    const proto = Object.getPrototypeOf(object);
+    if (!(object instanceof Map) && proto !== Object.prototype && proto !== null) {
+      throw new EncodeError(`a ${object.constructor?.name ?? "class instance"} is not a cell value (str, bytes, numbers, bool, null, arrays, maps, BigInt, Decimal, Tuple, NA, NDArray)`);
+    }
+    super.encodeMap(object, depth);
+  }
+}
+
+/** numpy's scalar form `[dtype.str, bytes]` (`["U", str]`, `["S", bytes]`). */
+function scalarForm(value) {
+  const kind = value.dtype[1];
+  if (kind === "U" || kind === "S") return [kind, value.data[0]];
+  return [checkedNumeric(value).dtype, ownOrderBytes(value.data, value.dtype)];
+}
+
+/** numpy's array form `[dtype.str, shape, order, bytes in that order]`. */
+function arrayForm(value) {
+  return [checkedNumeric(value).dtype, value.shape, value.order, ownOrderBytes(value.data, value.dtype)];
+}
+
+function checkedNumeric(value) {
+  if (!NUMERIC_KINDS.test(value.dtype)) throw new EncodeError(`an NDArray of dtype ${value.dtype} cannot be a cell (numeric kinds only)`);
+  checkedDtype(value);
+  return value;
 }

@@ -13,7 +13,7 @@ import { DESCRIPTOR_KEY, FORMAT_VERSION, PLACEHOLDER_DTYPE } from "./framing.js"
 import { columnOf } from "./families/encode.js";
 import { formatPath } from "./families/index.js";
 import { FrameEncoder, checkMapKeys } from "./msgpack.js";
-import { NDArray } from "./ndarray.js";
+import { NDArray, isBareTypedArray } from "./ndarray.js";
 import { DEFAULTS, encodeOptions } from "./options.js";
 import { META_KEY } from "./section.js";
 import { stockForm } from "./stock_forms.js";
@@ -68,27 +68,15 @@ class Extraction {
 
   walk(value, path = [], depth = 0) {
     if (depth > this.config.maxDepth) throw new EncodeError(`nested deeper than max_depth=${this.config.maxDepth} (or a reference cycle)`, formatPath([...this.prefix, ...path]));
-    let column;
     try {
-      column = columnOf(value, this.config);
+      const leaf = this.leaf(value, path);
+      if (leaf !== undefined) return leaf;
     } catch (error) {
       if (error instanceof EncodeError) throw new EncodeError(error.reason, formatPath([...this.prefix, ...path]) + (error.path ?? ""));
       throw error;
     }
-    if (column !== null) {
-      const index = this.columns.length;
-      this.columns.push(column);
-      this.paths.push([...this.prefix, ...path]);
-      return { _rtype: "ndarray", _rvalue: new Uint8Array(0), _rdtype: PLACEHOLDER_DTYPE, _rcolumn: index };
-    }
-    if (value instanceof NDArray) return stockForm(value);
     if (Array.isArray(value)) return value.map((item, i) => this.walk(item, [...path, i], depth + 1));
     if (value instanceof Map) {
-      try {
-        checkMapKeys(value);
-      } catch (error) {
-        throw new EncodeError(error.reason, formatPath([...this.prefix, ...path]));
-      }
       const out = new Map();
       for (const [key, item] of value) out.set(key, this.walk(item, [...path, key], depth + 1));
       return out;
@@ -98,8 +86,27 @@ class Extraction {
       for (const [key, item] of Object.entries(value)) out[key] = this.walk(item, [...path, key], depth + 1);
       return out;
     }
-    if (value instanceof Table || value instanceof Vector) throw new EncodeError("internal: an Arrow value was not taken as a column");
     return value;
+  }
+
+  /**
+   * What `value` becomes when it is not walked into: a placeholder for a column, hypha-rpc's
+   * form for an array below the threshold; undefined for containers and msgpack values.
+   * Errors here get the value's path from `walk`.
+   */
+  leaf(value, path) {
+    const column = columnOf(value, this.config);
+    if (column !== null) {
+      const index = this.columns.length;
+      this.columns.push(column);
+      this.paths.push([...this.prefix, ...path]);
+      return { _rtype: "ndarray", _rvalue: new Uint8Array(0), _rdtype: PLACEHOLDER_DTYPE, _rcolumn: index };
+    }
+    if (value instanceof NDArray) return stockForm(value);
+    if (isBareTypedArray(value)) return stockForm(new NDArray(value, [value.length])); // below the threshold: a numpy array still
+    if (value instanceof Map) checkMapKeys(value);
+    if (value instanceof Table || value instanceof Vector) throw new EncodeError("internal: an Arrow value was not taken as a column");
+    return undefined;
   }
 }
 

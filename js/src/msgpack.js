@@ -152,8 +152,19 @@ function normalised(value, keys) {
  * could not read it back as the same key.
  */
 export class FrameEncoder extends Encoder {
-  constructor() {
-    super({ useBigInt64: true, ignoreUndefined: false });
+  /** @param {import("@msgpack/msgpack").ExtensionCodec} [extensionCodec] */
+  constructor(extensionCodec) {
+    super({ useBigInt64: true, ignoreUndefined: false, extensionCodec });
+  }
+
+  /** A BigInt beyond 64 bits (msgpack's own encoder would write it modulo 2^64). */
+  encodeBigInt64(value) {
+    if (value < INT64[0] || value > INT64[1]) this.encodeBigIntBeyond64(value);
+    else super.encodeBigInt64(value);
+  }
+
+  encodeBigIntBeyond64(value) {
+    throw new EncodeError(`the integer ${value}n does not fit msgpack's 64 bits (only a cell can carry it: an object NDArray element or a record value)`);
   }
 
   encodeMap(object, depth) {

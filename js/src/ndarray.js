@@ -1,13 +1,25 @@
 /**
  * `NDArray`: a numpy array in JavaScript, a TypedArray with numpy's shape, dtype and order.
  */
-import { DecodeError } from "./errors.js";
+import { DecodeError, EncodeError } from "./errors.js";
 
 const TYPED_DTYPES = new Map([
   [Float64Array, "<f8"], [Float32Array, "<f4"],
   [Int8Array, "|i1"], [Int16Array, "<i2"], [Int32Array, "<i4"], [BigInt64Array, "<i8"],
   [Uint8Array, "|u1"], [Uint16Array, "<u2"], [Uint32Array, "<u4"], [BigUint64Array, "<u8"],
 ]);
+
+/** The TypedArray holding each numeric dtype's elements (by kind and item size), native order. */
+export const ELEMENT_ARRAYS = new Map([
+  ["b1", Uint8Array], ["i1", Int8Array], ["u1", Uint8Array], ["i2", Int16Array], ["u2", Uint16Array], ["i4", Int32Array], ["u4", Uint32Array],
+  ["i8", BigInt64Array], ["u8", BigUint64Array], ["f2", Uint16Array], ["f4", Float32Array], ["f8", Float64Array], ["c8", Float32Array], ["c16", Float64Array],
+  ["M8", BigInt64Array], ["m8", BigInt64Array],
+]);
+
+/** A TypedArray that travels as a 1-d numpy array (a Uint8Array is bytes, as msgpack's bin). */
+export function isBareTypedArray(value) {
+  return ArrayBuffer.isView(value) && !(value instanceof Uint8Array) && TYPED_DTYPES.has(value.constructor);
+}
 
 export class NDArray {
   /**
@@ -61,3 +73,66 @@ export function fixedWidthElements(raw, kind, width, byteOrder, count) {
   });
 }
 
+
+/**
+ * The inverse of `fixedWidthElements`: strings (`U`, as UCS-4 code units) or bytes (`S`) laid
+ * out NUL-padded to `width` bytes each. An element numpy would read back otherwise is refused:
+ * one too long, or one ending in NUL (numpy strips trailing NULs, so "a\0" would arrive as "a").
+ */
+export function fixedWidthBytes(elements, kind, width, byteOrder) {
+  const out = new Uint8Array(elements.length * width);
+  const view = new DataView(out.buffer);
+  const little = byteOrder !== ">";
+  elements.forEach((element, i) => {
+    const where = `element ${i}`;
+    if (kind === "S") {
+      if (!(element instanceof Uint8Array)) throw new EncodeError(`${where} of an S array must be a Uint8Array, got ${typeof element}`);
+      if (element.length > width) throw new EncodeError(`${where} has ${element.length} bytes, the dtype holds ${width}`);
+      if (element.length && element[element.length - 1] === 0) throw new EncodeError(`${where} ends in a NUL byte, which numpy would strip`);
+      out.set(element, i * width);
+      return;
+    }
+    if (typeof element !== "string") throw new EncodeError(`${where} of a U array must be a string, got ${typeof element}`);
+    let k = 0;
+    for (const char of element) {
+      if (4 * (k + 1) > width) throw new EncodeError(`${where} has more than the ${width / 4} characters the dtype holds`);
+      view.setUint32(i * width + 4 * k++, char.codePointAt(0), little);
+    }
+    if (element.endsWith("\0")) throw new EncodeError(`${where} ends in a NUL character, which numpy would strip`);
+  });
+  return out;
+}
+
+/** A numeric NDArray's elements (native TypedArray `data`) as bytes in `dtype`'s byte order, as numpy's `tobytes`. */
+export function ownOrderBytes(data, dtype) {
+  const bytes = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  const width = data.BYTES_PER_ELEMENT;
+  if (dtype[0] === ">" && width > 1) for (let i = 0; i < bytes.length; i += width) bytes.subarray(i, i + width).reverse();
+  return bytes;
+}
+
+const DTYPE = /^([<>|=])([a-zA-Z])(\d+)(\[\w+\])?$/;
+
+/**
+ * `array.dtype` taken apart (byte order, kind, item size), with its data checked to be what
+ * an encoder can send exactly: numeric kinds a TypedArray of the dtype's class holding
+ * `size` elements (twice that for complex), `U`/`S`/`O` an Array of `size` elements.
+ */
+export function checkedDtype(array) {
+  const match = DTYPE.exec(array.dtype) ?? (array.dtype === "|O" ? [null, "|", "O", "0"] : null);
+  if (!match) throw new EncodeError(`NDArray dtype ${JSON.stringify(array.dtype)} is not a numpy dtype.str`);
+  const [, byteOrder, kind, digits] = match;
+  const itemsize = Number(digits);
+  const size = array.size;
+  if (kind === "U" || kind === "S" || kind === "O") {
+    if (!Array.isArray(array.data) || array.data.length !== size) throw new EncodeError(`an NDArray of ${array.dtype} and shape ${JSON.stringify(array.shape)} needs an Array of ${size} elements`);
+    return { byteOrder, kind, itemsize };
+  }
+  const View = ELEMENT_ARRAYS.get(`${kind}${itemsize}`);
+  if (View === undefined) throw new EncodeError(`NDArray dtype ${array.dtype} is not sent by this encoder (no exact Arrow form for it here)`);
+  const count = size * (kind === "c" ? 2 : 1);
+  if (!(array.data instanceof View) || array.data.length !== count) {
+    throw new EncodeError(`an NDArray of ${array.dtype} and shape ${JSON.stringify(array.shape)} needs a ${View.name} of ${count} elements, got ${array.data?.constructor?.name} of ${array.data?.length}`);
+  }
+  return { byteOrder, kind, itemsize };
+}

@@ -3,17 +3,12 @@
  * arrays below the threshold: in a standalone frame they become `NDArray`s.
  */
 import { DecodeError, EncodeError } from "./errors.js";
-import { NDArray, fixedWidthElements } from "./ndarray.js";
+import { ELEMENT_ARRAYS, NDArray, checkedDtype, fixedWidthBytes, fixedWidthElements, ownOrderBytes } from "./ndarray.js";
 
 const NAMED = new Map([
   ["bool", "|b1"], ["int8", "|i1"], ["uint8", "|u1"], ["int16", "<i2"], ["uint16", "<u2"], ["int32", "<i4"], ["uint32", "<u4"],
   ["int64", "<i8"], ["uint64", "<u8"], ["float16", "<f2"], ["float32", "<f4"], ["float64", "<f8"], ["complex64", "<c8"], ["complex128", "<c16"],
   ["float128", "<f16"], ["complex256", "<c32"],
-]);
-const VIEWS = new Map([
-  ["b1", Uint8Array], ["i1", Int8Array], ["u1", Uint8Array], ["i2", Int16Array], ["u2", Uint16Array], ["i4", Int32Array], ["u4", Uint32Array],
-  ["i8", BigInt64Array], ["u8", BigUint64Array], ["f2", Uint16Array], ["f4", Float32Array], ["f8", Float64Array], ["c8", Float32Array], ["c16", Float64Array],
-  ["M8", BigInt64Array], ["m8", BigInt64Array],
 ]);
 
 /** Every stock ndarray map in `value` (at any depth of arrays and maps) as an `NDArray`. */
@@ -52,7 +47,7 @@ export function ndarrayFromBytes(raw, dtype, shape, order) {
   const match = typeof dtype === "string" && /^([<>|=])([a-zA-Z])(\d+)(\[\w+\])?$/.exec(dtype);
   if (!match || !(raw instanceof Uint8Array)) throw new DecodeError(`invalid ndarray dtype ${JSON.stringify(dtype)}`);
   const [, byteOrder, kind, itemsize] = match;
-  const View = VIEWS.get(`${kind}${itemsize}`) ?? Uint8Array;
+  const View = ELEMENT_ARRAYS.get(`${kind}${itemsize}`) ?? Uint8Array;
   const count = shape.reduce((a, b) => a * b, 1);
   const width = kind === "U" ? 4 * Number(itemsize) : Number(itemsize);
   if (raw.length !== count * width) throw new DecodeError(`ndarray of ${raw.length} bytes does not hold ${JSON.stringify(shape)} elements of ${dtype}`);
@@ -96,10 +91,11 @@ export function stockForm(array) {
   const dtype = array.dtype;
   const temporal = /^<([Mm])8(\[\w+\])$/.exec(dtype);
   const name = temporal ? `${temporal[1] === "M" ? "datetime64" : "timedelta64"}${temporal[2]}` : NAMES.get(dtype) ?? dtype;
-  if (!ArrayBuffer.isView(array.data)) throw new EncodeError(`an NDArray of ${dtype} in hypha-rpc's form needs a TypedArray`);
-  const perElement = dtype[1] === "c" ? 2 : 1;
-  const data = array.order === "F" ? relaid(array.data, array.shape, perElement, false) : array.data;
-  const form = { _rtype: "ndarray", _rvalue: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)), _rshape: array.shape, _rdtype: name };
+  const { byteOrder, kind, itemsize } = checkedDtype(array);
+  if (kind === "O") throw new EncodeError("an object NDArray has no hypha-rpc form");
+  const data = array.order === "F" ? relaid(array.data, array.shape, kind === "c" ? 2 : 1, false) : array.data;
+  const bytes = kind === "U" || kind === "S" ? fixedWidthBytes(data, kind, kind === "U" ? 4 * itemsize : itemsize, byteOrder) : ownOrderBytes(data, dtype); // the array's own byte order
+  const form = { _rtype: "ndarray", _rvalue: bytes, _rshape: array.shape, _rdtype: name };
   if (array.order === "F" && array.shape.length > 1) form._rorder = "F";
   return form;
 }

@@ -1,9 +1,10 @@
 /**
  * Which JavaScript values go columnar, and their Arrow data (the encoding side of section 4).
  */
-import { Bool, Field, Float16, Float32, Float64, Int8, Int16, Int32, Int64, LargeUtf8, Struct, Table, Uint8, Uint16, Uint32, Uint64, Vector, makeData, vectorFromArray } from "apache-arrow";
+import { Bool, DenseUnion, Field, FixedSizeBinary, Float16, Float32, Float64, Int8, Int16, Int32, Int64, LargeBinary, LargeUtf8, Struct, Table, Uint8, Uint16, Uint32, Uint64, Vector, makeData, vectorFromArray } from "apache-arrow";
+import { CellPacker } from "../cells.js";
 import { EncodeError } from "../errors.js";
-import { NDArray } from "../ndarray.js";
+import { NDArray, checkedDtype, fixedWidthBytes, isBareTypedArray } from "../ndarray.js";
 import { uses } from "../options.js";
 import { ORIGINS } from "./arrow.js";
 
@@ -13,10 +14,6 @@ const NUMERIC_TYPES = {
   f2: () => new Float16(), f4: () => new Float32(), f8: () => new Float64(), c8: () => new Float32(), c16: () => new Float64(),
   M8: () => new Int64(), m8: () => new Int64(),
 };
-const TYPED_DTYPES = new Map([
-  [Float64Array, "<f8"], [Float32Array, "<f4"], [Int8Array, "|i1"], [Int16Array, "<i2"], [Int32Array, "<i4"], [BigInt64Array, "<i8"],
-  [Uint8Array, "|u1"], [Uint16Array, "<u2"], [Uint32Array, "<u4"], [BigUint64Array, "<u8"],
-]);
 
 /**
  * The column for `value`, or null when it stays msgpack.
@@ -29,8 +26,8 @@ export function columnOf(value, config) {
     return value instanceof Table ? tableColumn(value) : vectorColumn(value);
   }
   const arrays = uses(config, "arrays");
-  if (value instanceof NDArray) return arrays && ArrayBuffer.isView(value.data) && value.data.byteLength >= config.binaryThreshold ? ndarrayColumn(value) : null;
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof Uint8Array) && TYPED_DTYPES.has(value.constructor)) {
+  if (value instanceof NDArray) return ndarrayColumnOf(value, config);
+  if (isBareTypedArray(value)) {
     return arrays && value.byteLength >= config.binaryThreshold ? ndarrayColumn(new NDArray(value, [value.length])) : null;
   }
   if (Array.isArray(value) && value.length) return listColumn(value, config) ?? (uses(config, "records") ? recordsColumn(value, config) : null);
@@ -73,7 +70,11 @@ function listColumn(values, config) {
   return { kind: "list", meta: {}, metadata: new Map(), data: arrowData(values, kind) };
 }
 
-/** A list of plain objects whose keys' values are each of one type (or null), as 4.5's struct. */
+/**
+ * A list of plain objects as 4.5's struct: a key whose values are all of one type (or null)
+ * as that Arrow type, any other key as cells (a Tuple packed as a plain array, as msgpack
+ * would send it). Null, when a value cannot be a cell: the rows then stay msgpack.
+ */
 function recordsColumn(rows, config) {
   if (!rows.every(isRecord)) return null;
   const names = [];
@@ -88,12 +89,19 @@ function recordsColumn(rows, config) {
     return layoutIds.get(signature);
   });
   if (layouts.length > 65536) return null;
+  if (!names.length || rows.length * names.length * 8 < config.binaryThreshold) return null;
   const columns = names.map((name) => rows.map((row) => (Object.hasOwn(row, name) ? row[name] : null)));
   const kinds = columns.map(typeOf);
-  if (kinds.some((kind, k) => kind === null && columns[k].some((v) => v !== null))) return null;
-  if (rows.length * Math.max(1, names.length) * 8 < config.binaryThreshold) return null;
-  const children = columns.map((column, k) => arrowData(column, kinds[k] ?? "bool"));
-  const fields = names.map((name, k) => new Field(name, children[k].type, true));
+  const asCells = kinds.map((kind, k) => kind === null && columns[k].some((v) => v !== null));
+  let children;
+  try {
+    const packer = new CellPacker({ tuples: false });
+    children = columns.map((column, k) => (asCells[k] ? cellData(rows, names[k], packer) : arrowData(column, kinds[k] ?? "bool")));
+  } catch (error) {
+    if (error instanceof EncodeError) return null;
+    throw error;
+  }
+  const fields = names.map((name, k) => new Field(name, children[k].type, true, asCells[k] ? new Map([[CELLS_KEY, "msgpack"]]) : undefined));
   const meta = { columns: names.length };
   if (layouts.length > 1) {
     meta.layouts = layouts;
@@ -103,24 +111,86 @@ function recordsColumn(rows, config) {
   return { kind: "records", meta, metadata: new Map(), data: makeData({ type: new Struct(fields), length: rows.length, nullCount: 0, children }) };
 }
 
+const CELLS_KEY = "hypha_arrow.cells";
+
+/**
+ * Key `name`'s cells, one per row: where a row lacks the key, a nil cell, which the layout makes
+ * a decoder ignore. (The spec allows a null slot there; Python's decoder unpacks every slot of a
+ * cells column and refuses a null one, so none is written.)
+ */
+function cellData(rows, name, packer) {
+  return vectorFromArray(rows.map((row) => packer.pack(Object.hasOwn(row, name) ? row[name] : null)), new LargeBinary()).data[0];
+}
+
 function isRecord(value) {
   return value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype;
 }
 
-function ndarrayColumn(array) {
-  const match = /^([<>|=])([a-zA-Z])(\d+)(\[\w+\])?$/.exec(array.dtype);
-  if (!match) throw new EncodeError(`NDArray dtype ${JSON.stringify(array.dtype)} is not a numpy dtype.str`);
-  const [, order, kind, size] = match;
-  const makeType = NUMERIC_TYPES[`${kind}${size}`];
-  if (!makeType) throw new EncodeError(`NDArray dtype ${array.dtype} is not sent by this encoder yet`);
-  if (order === ">" && Number(size) > 1) throw new EncodeError(`NDArray dtype ${array.dtype}: give native (little-endian) data with a "<" dtype`);
-  const perElement = kind === "c" ? 2 : 1;
-  if (!ArrayBuffer.isView(array.data) || array.data.length !== array.size * perElement) {
-    throw new EncodeError(`NDArray of shape ${JSON.stringify(array.shape)} and dtype ${array.dtype} needs ${array.size * perElement} elements in a TypedArray`);
+/**
+ * An NDArray's column (4.1), or null for hypha-rpc's form (below the threshold, or with the
+ * "arrays" switch off). Object arrays have no such form, so they are always a column, as in
+ * Python. Data is native (little-endian); a `>` dtype only tells Python the byte order to give.
+ */
+function ndarrayColumnOf(array, config) {
+  const { kind, itemsize } = checkedDtype(array);
+  if (kind === "O") {
+    if (!config.enableBinaryOptimization) throw new EncodeError("an object NDArray cannot be sent with enableBinaryOptimization off: hypha-rpc has no form for it");
+    return objectColumn(array);
   }
-  const type = makeType();
-  const data = makeData({ type, length: array.data.length, nullCount: 0, data: array.data });
-  return { kind: "ndarray", meta: { dtype: array.dtype, shape: array.shape, order: array.order }, metadata: new Map(), data };
+  const width = kind === "U" ? 4 * itemsize : itemsize;
+  if (!uses(config, "arrays") || array.size * width < config.binaryThreshold) return null;
+  if (kind === "U" || kind === "S") return column(array, makeData({ type: new FixedSizeBinary(width), length: array.size, nullCount: 0, data: fixedWidthBytes(array.data, kind, width, "<") }));
+  return ndarrayColumn(array);
+}
+
+function ndarrayColumn(array) {
+  const { kind, itemsize } = checkedDtype(array);
+  const makeType = NUMERIC_TYPES[`${kind}${itemsize}`];
+  return column(array, makeData({ type: makeType(), length: array.data.length, nullCount: 0, data: array.data }));
+}
+
+function column(array, data, meta = {}) {
+  return { kind: "ndarray", meta: { dtype: array.dtype, shape: array.shape, order: array.order, ...meta }, metadata: new Map(), data };
+}
+
+/** An object array: str, bytes and null as Arrow strings, binaries or their union; anything else as cells. */
+function objectColumn(array) {
+  const elements = array.data;
+  const strings = elements.every((v) => v === null || typeof v === "string");
+  const blobs = elements.every((v) => v === null || v instanceof Uint8Array);
+  if (strings) return column(array, vectorFromArray(elements, new LargeUtf8()).data[0]);
+  if (blobs) return column(array, vectorFromArray(elements, new LargeBinary()).data[0]);
+  if (elements.every((v) => v === null || typeof v === "string" || v instanceof Uint8Array)) return column(array, stringBytesUnion(elements));
+  const packer = new CellPacker();
+  const cells = elements.map((element, position) => {
+    try {
+      return packer.pack(element);
+    } catch (error) {
+      throw new EncodeError(error.reason, where(position, array.shape, array.order));
+    }
+  });
+  return column(array, vectorFromArray(cells, new LargeBinary()).data[0], { cells: "msgpack" });
+}
+
+/** The dense union<0: large_string, 1: large_binary> of 4.1; a null is a null slot of the string child. */
+function stringBytesUnion(elements) {
+  const typeIds = Int8Array.from(elements, (v) => (v instanceof Uint8Array ? 1 : 0));
+  const counts = [0, 0];
+  const offsets = Int32Array.from(typeIds, (id) => counts[id]++);
+  const children = [new LargeUtf8(), new LargeBinary()].map((type, id) => vectorFromArray(elements.filter((_, i) => typeIds[i] === id), type).data[0]);
+  const type = new DenseUnion([0, 1], [new Field("0", children[0].type, true), new Field("1", children[1].type, true)]);
+  return makeData({ type, length: elements.length, nullCount: 0, typeIds, valueOffsets: offsets, children });
+}
+
+/** Where element `position` (in `order`) of an array of `shape` sits: `[i][j]`. */
+function where(position, shape, order) {
+  const index = new Array(shape.length);
+  const axes = order === "F" ? shape.map((_, k) => k) : shape.map((_, k) => shape.length - 1 - k);
+  for (const axis of axes) {
+    index[axis] = position % shape[axis];
+    position = Math.floor(position / shape[axis]);
+  }
+  return index.map((i) => `[${i}]`).join("");
 }
 
 function tableColumn(table) {

@@ -33,7 +33,7 @@ export function decodeRecords(column, config) {
     ORIGINS.set(table, { kind: "table", meta: {} });
     return table;
   }
-  const names = children.slice(0, keyCount).map((field) => field.name);
+  const names = children.slice(0, keyCount).map((field) => field.name ?? ""); // apache-arrow reads an empty name its own writer wrote as null
   const columns = names.map((_, k) => values.getChildAt(k));
   const order = layouts === undefined ? [names.map((_, k) => k)] : checkedLayouts(layouts, keyCount);
   const layoutOf = layouts === undefined ? null : values.getChildAt(keyCount);
