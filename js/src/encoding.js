@@ -6,7 +6,7 @@
  * records) out of the value, leaves a placeholder in its place, and writes all of them as one
  * Arrow IPC stream behind the skeleton; the rest is msgpack as hypha-rpc JS would send it.
  */
-import { Field, LargeList, RecordBatch, RecordBatchStreamWriter, Schema, Struct, Table, Vector, makeData } from "apache-arrow";
+import { Dictionary, Field, FixedSizeList, LargeList, List, Map_, RecordBatch, RecordBatchStreamWriter, Schema, Struct, Table, Type, Union as Union_, Vector, makeData } from "apache-arrow";
 import { choose, writeCompressed } from "./compression.js";
 import { EncodeError } from "./errors.js";
 import { DESCRIPTOR_KEY, FORMAT_VERSION, PLACEHOLDER_DTYPE } from "./framing.js";
@@ -136,6 +136,7 @@ function framed(prefix, skeleton, extraction, config) {
 function encodeSection(columns, config) {
   const fields = [];
   const lists = columns.map((column, index) => {
+    column = { ...column, data: freshDictionaryIds(column.data) };
     const listType = new LargeList(new Field("item", column.data.type, true, column.itemMetadata));
     const metadata = new Map(column.metadata);
     metadata.set(META_KEY, JSON.stringify({ kind: column.kind, ...column.meta }));
@@ -152,6 +153,41 @@ function encodeSection(columns, config) {
     return writer.toUint8Array(true);
   };
   return [codec === null ? write() : writeCompressed(codec, write), codec];
+}
+
+/**
+ * `data` with a new id for each dictionary type in it: apache-arrow's writer keys dictionaries
+ * by id, and two values with the same schema (two Tables decoded from one frame, a Table and
+ * its empty copy) carry the same ids with different dictionaries, which it refuses.
+ */
+function freshDictionaryIds(data) {
+  const children = data.children.map(freshDictionaryIds);
+  const type = data.type;
+  let retyped = type;
+  if (type.typeId === Type.Dictionary) retyped = new Dictionary(type.dictionary, type.indices, null, type.isOrdered);
+  else if (children.some((child, k) => child !== data.children[k])) retyped = withChildTypes(type, children.map((child) => child.type));
+  return retyped === type ? data : data.clone(retyped, data.offset, data.length, data.nullCount, data, children);
+}
+
+/** A nested type with its children's types replaced (names, nullability and metadata kept). */
+function withChildTypes(type, types) {
+  const fields = type.children.map((field, k) => new Field(field.name, types[k], field.nullable, field.metadata));
+  switch (type.typeId) {
+    case Type.Struct:
+      return new Struct(fields);
+    case Type.List:
+      return new List(fields[0]);
+    case Type.LargeList:
+      return new LargeList(fields[0]);
+    case Type.FixedSizeList:
+      return new FixedSizeList(type.listSize, fields[0]);
+    case Type.Map:
+      return new Map_(fields[0], type.keysSorted);
+    case Type.Union:
+      return new Union_(type.mode, type.typeIds, fields);
+    default:
+      throw new EncodeError(`internal: ${type} has children with dictionaries`);
+  }
 }
 
 /** A Data's buffers and its children's (and dictionary's), as bytes: what compression would shrink. */

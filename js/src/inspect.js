@@ -113,17 +113,19 @@ function bufferCount(type) {
 /**
  * Bytes of the buffer ranges elements `start` to `start + length` of `data` reference:
  * pyarrow's `Array.nbytes` (offsets count one per element, a dictionary and a dense union's
- * children count whole).
+ * children count whole). As in apache-arrow's slices, `offset` places the bitmaps, and the
+ * value and offset buffers start at element 0.
  */
 function referencedBytes(data, start, length) {
-  const at = data.offset + start;
-  const bitmap = data.nullCount > 0 && data.nullBitmap?.length ? bitBytes(at, length) : 0;
+  const bit = data.offset + start;
+  const at = start;
+  const bitmap = data.nullCount > 0 && data.nullBitmap?.length ? bitBytes(bit, length) : 0;
   const type = data.type;
   switch (type.typeId) {
     case Type.Null:
       return 0;
     case Type.Bool:
-      return bitmap + bitBytes(at, length);
+      return bitmap + bitBytes(bit, length);
     case Type.Utf8:
     case Type.LargeUtf8:
     case Type.Binary:

@@ -3,6 +3,7 @@
  */
 import { Bool, DenseUnion, Field, FixedSizeBinary, Float16, Float32, Float64, Int8, Int16, Int32, Int64, LargeBinary, LargeUtf8, Struct, Table, Uint8, Uint16, Uint32, Uint64, Vector, makeData, vectorFromArray } from "apache-arrow";
 import { CellPacker } from "../cells.js";
+import { concatData } from "../concat.js";
 import { EncodeError } from "../errors.js";
 import { NDArray, checkedDtype, fixedWidthBytes, isBareTypedArray } from "../ndarray.js";
 import { uses } from "../options.js";
@@ -193,16 +194,30 @@ function where(position, shape, order) {
   return index.map((i) => `[${i}]`).join("");
 }
 
+/** A Table as 4.2's struct (its batches joined); a Table decoded from a DataFrame goes back as that DataFrame. */
 function tableColumn(table) {
-  if (table.batches.length !== 1) throw new EncodeError(`an apache-arrow Table of ${table.batches.length} record batches is not sent by this encoder yet: combine them`);
   const origin = ORIGINS.get(table);
-  const data = table.batches[0].data;
+  const type = new Struct(table.schema.fields);
+  const batches = table.batches.map((batch) => batch.data);
+  const data = batches.length ? joinedChunks(batches, "record batches") : vectorFromArray([], type).data[0];
   const metadata = new Map(table.schema.metadata);
-  return { kind: origin?.kind ?? "table", meta: origin?.meta ?? {}, metadata, data: makeData({ type: new Struct(table.schema.fields), length: data.length, nullCount: 0, children: data.children }) };
+  return { kind: origin?.kind ?? "table", meta: origin?.meta ?? {}, metadata, data: makeData({ type, length: data.length, nullCount: 0, children: data.children }) };
 }
 
+/** A Vector as an Arrow array (4.3); one of several chunks, or one that came as a ChunkedArray, as a ChunkedArray. */
 function vectorColumn(vector) {
-  if (vector.data.length !== 1) throw new EncodeError(`an apache-arrow Vector of ${vector.data.length} chunks is not sent by this encoder yet`);
   const origin = ORIGINS.get(vector);
-  return { kind: "array", meta: {}, metadata: new Map(), itemMetadata: origin?.field?.metadata, data: vector.data[0] };
+  const chunked = vector.data.length !== 1 || origin?.kind === "chunked_array";
+  const meta = chunked ? { chunks: vector.data.map((chunk) => chunk.length) } : {};
+  const data = vector.data.length ? joinedChunks(vector.data, "chunks") : vectorFromArray([], vector.type).data[0];
+  return { kind: chunked ? "chunked_array" : "array", meta, metadata: new Map(), itemMetadata: origin?.field?.metadata, data };
+}
+
+function joinedChunks(chunks, what) {
+  try {
+    return concatData(chunks);
+  } catch (error) {
+    if (error instanceof EncodeError) throw new EncodeError(`${chunks.length} ${what}: ${error.reason}`);
+    throw error;
+  }
 }
