@@ -60,10 +60,6 @@ class Case:
     direction: str
     build: Callable[[], Any] | None = None
 
-    @property
-    def name(self) -> str:
-        return self.payload if self.direction == "call" else f"{self.payload} {self.direction.replace('_', ' ')}"
-
 
 def cases(scale: str) -> list[Case]:
     """The issue's payloads, each to JS and then back (JS sends what it received)."""
