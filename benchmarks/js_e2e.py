@@ -8,7 +8,8 @@ hypha_arrow service, and times the calls, interleaved, medians after a warm-up:
 
 - "to JS": a service method returns the payload (float64 arrays, a DataFrame, records);
 - "to Python": JS sends back what it received, the service keeps it and returns a small int;
-- a small call (``echo(42)``);
+- a small call (``echo(42)``), and its JavaScript side alone: stock hypha-rpc JS with deflate off
+  and hypha-arrow JS, both calling the stock service (the modes stock_no_deflate, hypha_arrow_js_only);
 - the floor: raw bytes of the hypha_arrow frame's size through the same server, with no codec.
 
 Every value that arrived (in JS and in Python) is checked against a digest of the payload,
@@ -48,6 +49,7 @@ CLIENT_SCRIPT = REPO_ROOT / "js" / "bench" / "e2e.mjs"
 DEFAULT_JSON = REPO_ROOT / "docs" / "results" / "js_e2e.json"
 NODE = os.environ.get("HYPHA_ARROW_NODE", "node")
 MODES = ("stock", "hypha_arrow", "floor")
+"""The table's columns; the small call also has stock_no_deflate and hypha_arrow_js_only."""
 METHOD_TIMEOUT_S = 120
 """Stock's 1e6-row dict-of-lists takes seconds each way; hypha-rpc's default of 30 s is close."""
 
@@ -215,6 +217,13 @@ TARGETS = (
     Target("float64-1e7 to JS", "80 MB array to JS at least 10x faster than stock", _ratio("float64-1e7", "to_js", "stock", "hypha_arrow"), ">=", 10),
     Target("frame-1e6 to JS", "DataFrame 1e6 rows to JS at least 20x faster than stock dict-of-lists", _ratio("frame-1e6", "to_js", "stock", "hypha_arrow"), ">=", 20),
     Target("small-call", "small call at most 5% slower than stock", _ratio("small-call", "call", "hypha_arrow", "stock"), "<=", 1.05),
+    Target(
+        "small-call, JS side",
+        "the same, JS side alone: both clients calling the stock service, deflate off",
+        _ratio("small-call", "call", "hypha_arrow_js_only", "stock_no_deflate"),
+        "<=",
+        1.05,
+    ),
 )
 
 
@@ -232,6 +241,12 @@ def format_table(results: list[Result], sizes: dict[str, int]) -> str:
         lines.append(
             f"| {name} | {size} | {stock.median_ms:.2f} | {arrow.median_ms:.2f} | {stock.median_ms / arrow.median_ms:.1f}x | "
             f"{'-' if floor is None else f'{floor.median_ms:.2f}'} |"
+        )
+    stock, arrow = by.get(("small-call", "call", "stock_no_deflate")), by.get(("small-call", "call", "hypha_arrow_js_only"))
+    if stock and arrow:
+        lines.append(
+            f"\nSmall call, JS side alone (both to the stock Python service, deflate off): stock {stock.median_ms:.3f} ms, "
+            f"hypha-arrow {arrow.median_ms:.3f} ms ({arrow.median_ms / stock.median_ms:.3f}x)"
         )
     return "\n".join(lines)
 

@@ -7,7 +7,9 @@
  * - stock: hypha-rpc JS as users run it (`globalThis.WebSocket` = ws, permessage-deflate on)
  *   calling a stock hypha-rpc Python service;
  * - hypha_arrow: hypha-arrow's `connectToServer` calling a hypha_arrow Python service;
- * - floor: the hypha_arrow client and service moving raw bytes of the hypha_arrow frame's size.
+ * - floor: the hypha_arrow client and service moving raw bytes of the hypha_arrow frame's size;
+ * - for the small call also the JavaScript side alone: stock hypha-rpc JS with deflate off
+ *   (stock_no_deflate) and hypha-arrow JS (hypha_arrow_js_only), both calling the stock service.
  * Every value is checked against the payload's digest after each call, outside the clock.
  */
 import { createHash } from "node:crypto";
@@ -79,11 +81,11 @@ function calls({ payload, direction }, services, expected, kept) {
         if (value !== SMALL_VALUE) throw new Error(`${mode}: echo returned ${value}`);
       },
     });
-    return { stock: echo("stock"), hypha_arrow: echo("hypha_arrow") };
+    return Object.fromEntries(Object.keys(services).map((mode) => [mode, echo(mode)]));
   }
   const modes = {};
   for (const mode of ["stock", "hypha_arrow", "floor"]) {
-    const service = mode === "floor" ? services.hypha_arrow : services[mode];
+    const service = services[mode === "floor" ? "hypha_arrow" : mode];
     modes[mode] = direction === "to_js"
       ? {
           call: mode === "floor" ? () => service.get_floor() : mode === "stock" ? async () => usableStock(await service.get()) : () => service.get(),
@@ -137,21 +139,29 @@ function versions() {
   return { node: process.version, "hypha-rpc": of("hypha-rpc"), "apache-arrow": of("apache-arrow"), ws: of("ws") };
 }
 
+/** ws without permessage-deflate, as hypha-arrow's wrapper connects: the small call's JavaScript side alone. */
+class WebSocketNoDeflate extends WebSocket {
+  constructor(url, protocols, settings) {
+    super(url, protocols, { ...settings, perMessageDeflate: false });
+  }
+}
+
 async function main() {
   const plan = JSON.parse(readFileSync(0, "utf8"));
   globalThis.WebSocket = WebSocket;
   const config = { server_url: plan.url, method_timeout: plan.method_timeout, logger: null };
   const stock = await hyphaWebsocketClient.connectToServer(config);
   const arrow = await connectToServer(config);
+  const stockNoDeflate = await hyphaWebsocketClient.connectToServer({ ...config, WebSocketClass: WebSocketNoDeflate });
   try {
     const services = { stock: await stock.getService(plan.services.stock), hypha_arrow: await arrow.getService(plan.services.hypha_arrow) };
+    const jsOnly = { ...services, stock_no_deflate: await stockNoDeflate.getService(plan.services.stock), hypha_arrow_js_only: await arrow.getService(plan.services.stock) };
     const kept = {};
     const results = [];
-    for (const testCase of plan.cases) results.push(...(await runCase(testCase, plan, services, kept)));
+    for (const testCase of plan.cases) results.push(...(await runCase(testCase, plan, testCase.direction === "call" ? jsOnly : services, kept)));
     writeFileSync(plan.report, JSON.stringify({ node: versions(), frame_bytes: kept.sizes ?? {}, results }));
   } finally {
-    await stock.disconnect();
-    await arrow.disconnect();
+    for (const client of [stock, arrow, stockNoDeflate]) await client.disconnect();
   }
 }
 

@@ -19,7 +19,8 @@ from benchmarks.js_e2e import digest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PAYLOADS = ("float64-1e6", "float64-1e7", "frame-1e6", "records-1e4")
-EXPECTED = {("small-call", "call", mode) for mode in ("stock", "hypha_arrow")} | {
+SMALL_CALL_MODES = ("stock", "hypha_arrow", "stock_no_deflate", "hypha_arrow_js_only")
+EXPECTED = {("small-call", "call", mode) for mode in SMALL_CALL_MODES} | {
     (payload, direction, mode) for payload in PAYLOADS for direction in ("to_js", "to_python") for mode in ("stock", "hypha_arrow", "floor")
 }
 
@@ -54,7 +55,7 @@ def test_every_timed_call_was_verified(run: tuple[dict, subprocess.CompletedProc
 
 def test_targets_are_evaluated(run: tuple[dict, subprocess.CompletedProcess]) -> None:
     targets = run[0]["targets"]
-    assert {t["name"] for t in targets} == {"float64-1e7 to JS", "frame-1e6 to JS", "small-call"}
+    assert {t["name"] for t in targets} == {"float64-1e7 to JS", "frame-1e6 to JS", "small-call", "small-call, JS side"}
     for target in targets:
         assert target["status"] in ("PASS", "MISS"), target
         assert target["measured"] > 0
@@ -66,6 +67,7 @@ def test_versions_and_table(run: tuple[dict, subprocess.CompletedProcess]) -> No
     assert record["machine"]["node"]["hypha-rpc"] and record["machine"]["node"]["apache-arrow"]
     table = [line for line in result.stdout.splitlines() if line.startswith("|")]
     assert len(table) == 2 + 1 + 2 * len(PAYLOADS)  # heading, rule, the small call, each payload both ways
+    assert "JS side alone" in result.stdout
     assert "1/3" in result.stderr  # progress was shown while it ran
 
 
