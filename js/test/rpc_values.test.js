@@ -12,6 +12,7 @@ import { Int32, Table, Utf8, vectorFromArray } from "apache-arrow";
 import { NDArray, connectToServer } from "../src/index.js";
 import { ARRAYS, LISTS, RECORDS, ROWS, ndarray } from "./support/kinds.js";
 import { startPython, stop } from "./support/processes.js";
+import { recording } from "./support/recording.js";
 
 let python;
 let ids;
@@ -21,22 +22,6 @@ let jsServer;
 let jsService;
 const frames = { js: [] }; // every frame the JavaScript service's socket received
 const received = []; // every value the JavaScript service's echo was given
-
-/** The ws class with every received frame recorded in `into`. */
-function recording(into) {
-  return class extends WebSocket {
-    set onmessage(handler) {
-      super.onmessage = handler && ((event) => {
-        into.push(new Uint8Array(event.data));
-        handler(event);
-      });
-    }
-
-    get onmessage() {
-      return super.onmessage;
-    }
-  };
-}
 
 before(async () => {
   globalThis.WebSocket = WebSocket;

@@ -77,7 +77,14 @@ export class Outbox {
     const tokens = this.take(extra, taken);
     if (!hybrid && !tokens) return withHeader(header, EXTRA_ENCODER.encode(extra));
     // to a hybrid peer, hypha-rpc's lists and record lists go as columns too
-    const frame = encodeMessage(header, replace(extra, taken, hybrid), this.options);
+    let frame;
+    try {
+      frame = encodeMessage(header, replace(extra, taken, hybrid), this.options);
+    } catch (error) {
+      const refusal = replyRefused(header, error);
+      if (refusal === null) throw error;
+      return refusal;
+    }
     const stock = tokens ? () => encodeMessage(header, replace(extra, taken, false), this.options) : () => withHeader(header, rest);
     const origin = { header, stock, hybrid };
     this.origins.set(frame, origin);
@@ -180,6 +187,17 @@ function startsWith(bytes, pattern, at) {
   if (at + pattern.length > bytes.length) return false;
   for (let k = 0; k < pattern.length; k++) if (bytes[at + k] !== pattern[k]) return false;
   return true;
+}
+
+/**
+ * For a reply (a call of the caller's `resolve`) whose value cannot be sent: the call of its
+ * `reject` with the reason, so the caller learns why instead of waiting for a timeout; else null.
+ */
+function replyRefused(header, error) {
+  if (!(error instanceof EncodeError) || typeof header.method !== "string" || !header.method.endsWith(".resolve")) return null;
+  const rejection = { ...header, method: `${header.method.slice(0, -"resolve".length)}reject` };
+  const reason = { _rtype: "error", _rvalue: `hypha-arrow could not send the result: ${error.message}`, _rtrace: "" };
+  return withHeader(rejection, EXTRA_ENCODER.encode({ args: [reason], with_kwargs: false }));
 }
 
 const HEADER_ENCODER = new Encoder();
