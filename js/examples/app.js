@@ -23,7 +23,6 @@ async function show() {
   const signal = await service.signal(SAMPLES);
   const { min, max } = renderPlot(document.querySelector("#plot"), signal.data);
   document.querySelector("#plot-summary").textContent = `${signal.dtype} [${signal.shape}] as ${signal.data.constructor.name}, min ${min.toFixed(3)}, max ${max.toFixed(3)}`;
-  return server;
 }
 
 show().then(

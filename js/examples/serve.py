@@ -33,12 +33,16 @@ def readings() -> pd.DataFrame:
     return pd.DataFrame({"hour": hour, "temperature": 12 + (hour % 24) * 0.25, "station": [f"station-{i % 4}" for i in hour]})
 
 
-@functools.lru_cache(maxsize=4)
 def sine_wave(samples: int) -> np.ndarray:
-    """Three periods of a sine in `samples` float64 values; cached so that timing a large
-    transfer does not time numpy."""
+    """Three periods of a sine in `samples` float64 values."""
     if not isinstance(samples, int) or not 2 <= samples <= MAX_SAMPLES:
         raise ValueError(f"samples must be an integer from 2 to {MAX_SAMPLES}, not {samples!r}")
+    return _sine_wave(samples)
+
+
+@functools.lru_cache(maxsize=4)
+def _sine_wave(samples: int) -> np.ndarray:
+    """Cached, so that timing a large transfer does not time numpy."""
     return np.sin(np.arange(samples) * (2 * np.pi * 3 / samples))
 
 
