@@ -4,7 +4,7 @@
  * (`~ha~` in its name), which it answers before hypha-rpc sees them.
  *
  * - To a peer that reads hybrid frames: a key of the message's own, chunks of 960 KiB to 15 MiB
- *   (at most 400), every 16th acknowledged and at most 48 unacknowledged. A `create` answered
+ *   (at most 400), every 16th and the last acknowledged, at most 48 unacknowledged. A `create` answered
  *   without `_ha` means a stock client holds the target's id now: the frame goes again, stock.
  * - To a stock peer: hypha-rpc's own key, heartbeat flag and 256 KiB chunks (its peers' inbound
  *   limit is 1 MiB), every chunk acknowledged, as hypha-rpc does: a stock JS receiver may
@@ -152,7 +152,9 @@ export class ChunkedSender {
         }
         const chunk = frame.subarray(start, Math.min(frame.length, start + size));
         await this.pacer.acquire();
-        const reply = this.post(target, "set", [key, index, chunk, heartbeat], index % every === every - 1);
+        // the last chunk is acknowledged too: a refusal of any chunk is then heard, after `process`, at no extra round trip
+        const withReply = index % every === every - 1 || start + size >= frame.length;
+        const reply = this.post(target, "set", [key, index, chunk, heartbeat], withReply);
         if (reply) {
           reply.catch(() => {}); // read below, in order; a failure meanwhile is no unhandled rejection
           acks.push({ index, reply });
