@@ -4,34 +4,25 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import WebSocket from "ws";
 import { Table } from "apache-arrow";
 import { NDArray, connectToServer } from "../src/index.js";
+import { startPython, stop } from "./support/processes.js";
 
-const PYTHON = process.env.HYPHA_ARROW_PYTHON ?? "python3";
-let service;
+let python;
 let server;
 let client;
 
 before(async () => {
   globalThis.WebSocket = WebSocket;
-  service = spawn(PYTHON, [new URL("./support/python_service.py", import.meta.url).pathname], { stdio: ["ignore", "pipe", "inherit"] });
-  const line = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the Python service did not start within 90 s")), 90_000);
-    createInterface({ input: service.stdout }).once("line", (text) => {
-      clearTimeout(timer);
-      resolve(text);
-    });
-  });
-  server = JSON.parse(line);
+  python = await startPython("python_service.py");
+  server = python.info;
   client = await connectToServer({ server_url: server.url, method_timeout: 30, logger: null });
 });
 
 after(async () => {
   await client?.disconnect();
-  service?.kill();
+  await stop(python?.child);
 });
 
 test("a DataFrame from a Python service arrives as an apache-arrow Table with its pandas metadata", async () => {
