@@ -20,6 +20,8 @@ let client;
 let tableClient;
 let jsServer;
 let jsService;
+let strictServer;
+let strictId;
 const frames = { js: [] }; // every frame the JavaScript service's socket received
 const received = []; // every value the JavaScript service's echo was given
 
@@ -43,10 +45,12 @@ before(async () => {
       for (let k = 0; k < count; k++) yield ndarray("f8");
     },
   });
+  strictServer = await connectToServer(config, { arrow: { maxSectionBytes: 4096 } });
+  strictId = (await strictServer.registerService({ id: "strict", config: { visibility: "public" }, echo: (value) => value })).id;
 });
 
 after(async () => {
-  for (const server of [client, tableClient, jsServer]) await server?.disconnect();
+  for (const server of [client, tableClient, jsServer, strictServer]) await server?.disconnect();
   await stop(python?.child);
 });
 
@@ -175,6 +179,16 @@ describe("Python calling a JavaScript service", () => {
       else assert.ok(arrived instanceof Table);
     });
   }
+});
+
+describe("refusals", () => {
+  test("a hybrid call a JavaScript service refuses (over its maxSectionBytes) fails at its Python caller at once, with the reason", async () => {
+    const start = performance.now();
+    const text = await (await client.getService(ids.service)).through_js_error(strictId, "f8");
+    assert.match(text, /refused the call of services\.strict\.echo/);
+    assert.match(text, /4096/);
+    assert.ok(performance.now() - start < 10_000);
+  });
 });
 
 describe("compressed sections from Python", () => {
