@@ -7,7 +7,7 @@
 import { Decoder, Encoder, ExtensionCodec } from "@msgpack/msgpack";
 import { DecodeError, EncodeError } from "./errors.js";
 import { FrameEncoder, MsgpackDecoder } from "./msgpack.js";
-import { NDArray, checkedDtype, isBareTypedArray, ownOrderBytes } from "./ndarray.js";
+import { NDArray, SCALARS, asScalar, checkedDtype, isBareTypedArray, ownOrderBytes } from "./ndarray.js";
 import { ndarrayFromBytes } from "./stock_forms.js";
 
 const BIG_INT = 1;
@@ -103,10 +103,10 @@ export class Cells {
 function scalar(form) {
   if (!Array.isArray(form) || form.length !== 2) throw new DecodeError("invalid numpy scalar cell");
   const [dtype, raw] = form;
-  if (dtype === "U" && typeof raw === "string") return new NDArray([raw], [], `<U${[...raw].length}`);
-  if (dtype === "S" && raw instanceof Uint8Array) return new NDArray([raw], [], `|S${raw.length}`);
+  if (dtype === "U" && typeof raw === "string") return asScalar(new NDArray([raw], [], `<U${[...raw].length}`));
+  if (dtype === "S" && raw instanceof Uint8Array) return asScalar(new NDArray([raw], [], `|S${raw.length}`));
   if (!(raw instanceof Uint8Array)) throw new DecodeError("invalid numpy scalar cell");
-  return ndarrayFromBytes(raw, dtype, [], "C");
+  return asScalar(ndarrayFromBytes(raw, dtype, [], "C"));
 }
 
 function array(form) {
@@ -134,7 +134,7 @@ export class CellPacker {
     codec.register({ type: DECIMAL, encode: (value) => (value instanceof Decimal ? ASCII_BYTES.encode(value.text) : null), decode: () => null });
     codec.register({ type: TUPLE, encode: (value) => (tuples && value instanceof Tuple ? this.nested(value) : null), decode: () => null });
     codec.register({ type: NA_CODE, encode: (value) => (value === NA ? new Uint8Array(0) : null), decode: () => null });
-    codec.register({ type: NUMPY_SCALAR, encode: (value) => (value instanceof NDArray && value.shape.length === 0 ? PLAIN.encode(scalarForm(value)) : null), decode: () => null });
+    codec.register({ type: NUMPY_SCALAR, encode: (value) => (SCALARS.has(value) ? PLAIN.encode(scalarForm(value)) : null), decode: () => null });
     codec.register({ type: NUMPY_ARRAY, encode: (value) => (value instanceof NDArray ? PLAIN.encode(arrayForm(value)) : isBareTypedArray(value) ? PLAIN.encode(arrayForm(new NDArray(value, [value.length]))) : null), decode: () => null });
     this.encoder = new CellEncoder(codec);
     this.depth = 0;

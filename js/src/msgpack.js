@@ -157,6 +157,15 @@ export class FrameEncoder extends Encoder {
     super({ useBigInt64: true, ignoreUndefined: false, extensionCodec });
   }
 
+  /**
+   * An integer as a msgpack int at any size: with `useBigInt64` @msgpack/msgpack writes safe
+   * integers from 2^32 (and below -2^31) as float64, so Python would read 4294967296.0.
+   */
+  encodeNumber(value) {
+    if (Number.isSafeInteger(value) && (value >= 2 ** 32 || value < -(2 ** 31))) this.encodeBigInt64(BigInt(value));
+    else super.encodeNumber(value);
+  }
+
   /** A BigInt beyond 64 bits (msgpack's own encoder would write it modulo 2^64). */
   encodeBigInt64(value) {
     if (value < INT64[0] || value > INT64[1]) this.encodeBigIntBeyond64(value);

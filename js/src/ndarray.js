@@ -16,6 +16,18 @@ export const ELEMENT_ARRAYS = new Map([
   ["M8", BigInt64Array], ["m8", BigInt64Array],
 ]);
 
+/**
+ * The 0-d `NDArray`s that arrived as numpy scalars (hypha-rpc's `_rscalar` form, cell
+ * extension 5): sent back as scalars. Any other 0-d NDArray goes as a 0-d array.
+ */
+export const SCALARS = new WeakSet();
+
+/** `array`, marked as a numpy scalar. */
+export function asScalar(array) {
+  SCALARS.add(array);
+  return array;
+}
+
 /** A TypedArray that travels as a 1-d numpy array (a Uint8Array is bytes, as msgpack's bin). */
 export function isBareTypedArray(value) {
   return ArrayBuffer.isView(value) && !(value instanceof Uint8Array) && TYPED_DTYPES.has(value.constructor);
@@ -112,11 +124,13 @@ export function ownOrderBytes(data, dtype) {
 }
 
 const DTYPE = /^([<>|=])([a-zA-Z])(\d+)(\[\w+\])?$/;
+const RAW = /^(f16|c32|V[1-9]\d*)$/;
 
 /**
  * `array.dtype` taken apart (byte order, kind, item size), with its data checked to be what
  * an encoder can send exactly: numeric kinds a TypedArray of the dtype's class holding
- * `size` elements (twice that for complex), `U`/`S`/`O` an Array of `size` elements.
+ * `size` elements (twice that for complex), `U`/`S`/`O` an Array of `size` elements, long
+ * doubles and void records (`raw`) their bytes in a Uint8Array, as the decoder gives them.
  */
 export function checkedDtype(array) {
   const match = DTYPE.exec(array.dtype) ?? (array.dtype === "|O" ? [null, "|", "O", "0"] : null);
@@ -129,7 +143,14 @@ export function checkedDtype(array) {
     return { byteOrder, kind, itemsize };
   }
   const View = ELEMENT_ARRAYS.get(`${kind}${itemsize}`);
-  if (View === undefined) throw new EncodeError(`NDArray dtype ${array.dtype} is not sent by this encoder (no exact Arrow form for it here)`);
+  if (View === undefined) {
+    // long double, its complex, void and structured records: no TypedArray, raw bytes as numpy holds them
+    if (!RAW.test(`${kind}${itemsize}`)) throw new EncodeError(`NDArray dtype ${array.dtype} is not a dtype numpy sends (no such kind and size)`);
+    if (!(array.data instanceof Uint8Array) || array.data.length !== size * itemsize) {
+      throw new EncodeError(`an NDArray of ${array.dtype} and shape ${JSON.stringify(array.shape)} needs its raw bytes, a Uint8Array of ${size * itemsize}`);
+    }
+    return { byteOrder, kind, itemsize, raw: true };
+  }
   const count = size * (kind === "c" ? 2 : 1);
   if (!(array.data instanceof View) || array.data.length !== count) {
     throw new EncodeError(`an NDArray of ${array.dtype} and shape ${JSON.stringify(array.shape)} needs a ${View.name} of ${count} elements, got ${array.data?.constructor?.name} of ${array.data?.length}`);

@@ -3,7 +3,7 @@
  * arrays below the threshold: in a standalone frame they become `NDArray`s.
  */
 import { DecodeError, EncodeError } from "./errors.js";
-import { ELEMENT_ARRAYS, NDArray, checkedDtype, fixedWidthBytes, fixedWidthElements, ownOrderBytes } from "./ndarray.js";
+import { ELEMENT_ARRAYS, NDArray, SCALARS, asScalar, checkedDtype, fixedWidthBytes, fixedWidthElements, ownOrderBytes } from "./ndarray.js";
 
 const NAMED = new Map([
   ["bool", "|b1"], ["int8", "|i1"], ["uint8", "|u1"], ["int16", "<i2"], ["uint16", "<u2"], ["int32", "<i4"], ["uint32", "<u4"],
@@ -27,8 +27,11 @@ export function fromStockForms(value) {
 function toNdarray(form) {
   const dtype = dtypeString(form._rdtype);
   const array = ndarrayFromBytes(form._rvalue, dtype, form._rshape, "C"); // the form is always in C order
+  if (form._rscalar === true) return asScalar(array);
   if (form._rorder !== "F") return array;
-  return new NDArray(relaid(array.data, array.shape, dtype[1] === "c" ? 2 : 1, true), array.shape, dtype, "F");
+  // entries of `data` per element: 2 for complex, the item size for raw bytes (long double, void)
+  const perElement = ArrayBuffer.isView(array.data) ? Number(/\d+/.exec(dtype)[0]) / array.data.BYTES_PER_ELEMENT : 1;
+  return new NDArray(relaid(array.data, array.shape, perElement, true), array.shape, dtype, "F");
 }
 
 /** numpy's `str(dtype)` (what the form carries: "float64", "datetime64[s]") as `dtype.str`. */
@@ -91,11 +94,14 @@ export function stockForm(array) {
   const dtype = array.dtype;
   const temporal = /^<([Mm])8(\[\w+\])$/.exec(dtype);
   const name = temporal ? `${temporal[1] === "M" ? "datetime64" : "timedelta64"}${temporal[2]}` : NAMES.get(dtype) ?? dtype;
-  const { byteOrder, kind, itemsize } = checkedDtype(array);
+  const { byteOrder, kind, itemsize, raw } = checkedDtype(array);
   if (kind === "O") throw new EncodeError("an object NDArray has no hypha-rpc form");
-  const data = array.order === "F" ? relaid(array.data, array.shape, kind === "c" ? 2 : 1, false) : array.data;
-  const bytes = kind === "U" || kind === "S" ? fixedWidthBytes(data, kind, kind === "U" ? 4 * itemsize : itemsize, byteOrder) : ownOrderBytes(data, dtype); // the array's own byte order
+  const perElement = raw ? itemsize : kind === "c" ? 2 : 1;
+  const data = array.order === "F" ? relaid(array.data, array.shape, perElement, false) : array.data;
+  // in the array's own byte order; raw bytes are numpy's already
+  const bytes = raw ? Uint8Array.from(data) : kind === "U" || kind === "S" ? fixedWidthBytes(data, kind, kind === "U" ? 4 * itemsize : itemsize, byteOrder) : ownOrderBytes(data, dtype);
   const form = { _rtype: "ndarray", _rvalue: bytes, _rshape: array.shape, _rdtype: name };
+  if (SCALARS.has(array)) form._rscalar = true;
   if (array.order === "F" && array.shape.length > 1) form._rorder = "F";
   return form;
 }

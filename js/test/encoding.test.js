@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Decimal, EncodeError, NA, NDArray, Tuple, decode, encode, inspect } from "../src/index.js";
@@ -56,7 +56,7 @@ test("object arrays arrive element for element: strings, bytes, both, and any mi
     strings: new NDArray(["a", null, "é"], [3], "|O"),
     bytes: new NDArray([new Uint8Array([1]), null], [2], "|O"),
     both: new NDArray(["a", new Uint8Array([2]), null, "b"], [2, 2], "|O", "F"),
-    cells: new NDArray([1, 2n ** 70n, new Decimal("1.10"), Tuple.from([1, "a", Tuple.from([null])]), NA, 2.5, null, { k: [1] }, new Map([[1, "int key"]]), new NDArray(new Int16Array([1, 2]), [2]), new NDArray(new Float32Array([2.5]), [])], [11], "|O"),
+    cells: new NDArray([1, 2n ** 70n, new Decimal("1.10"), Tuple.from([1, "a", Tuple.from([null])]), NA, 2.5, null, { k: [1] }, new Map([[1, "int key"]]), new NDArray(new Int16Array([1, 2]), [2]), new NDArray(new Float32Array([2.5]), [])], [11], "|O"), // a 0-d NDArray made in JS is a 0-d array (one decoded from a numpy scalar goes back as a scalar)
   };
   const frame = encode(value);
   assert.deepEqual(kinds(frame).map(([, type]) => type), ["large_string", "large_binary", "dense_union<0: large_string=0, 1: large_binary=1>", "large_binary"]);
@@ -64,7 +64,7 @@ test("object arrays arrive element for element: strings, bytes, both, and any mi
     "strings": np.array(["a", None, "é"], dtype=object),
     "bytes": np.array([b"\\x01", None], dtype=object),
     "both": np.asfortranarray(np.array(["a", b"\\x02", None, "b"], dtype=object).reshape(2, 2, order="F")),
-    "cells": np.array([1, 2**70, decimal.Decimal("1.10"), (1, "a", (None,)), pd.NA, 2.5, None, {"k": [1]}, {1: "int key"}, np.array([1, 2], dtype=np.int16), np.float32(2.5)] + [None], dtype=object)[:-1],
+    "cells": np.array([1, 2**70, decimal.Decimal("1.10"), (1, "a", (None,)), pd.NA, 2.5, None, {"k": [1]}, {1: "int key"}, np.array([1, 2], dtype=np.int16), np.array(2.5, dtype=np.float32)] + [None], dtype=object)[:-1],
   }`);
   assert.deepEqual(decode(frame).cells.data.slice(0, 3), [1, 2n ** 70n, new Decimal("1.10")]);
 });
@@ -113,7 +113,7 @@ test("values that would not arrive as themselves are refused, naming where they 
     [{ a: new NDArray(new Int32Array(4), [4], "<f8") }, "value['a']", /needs a Float64Array/],
     [{ a: new NDArray(new Float64Array(3), [4]) }, "value['a']", /needs a Float64Array of 4 elements/],
     [{ a: new NDArray([1, new Date(0)], [2], "|O") }, "value['a'][1]", /Date is not a cell/],
-    [{ a: new NDArray(new Uint8Array(8), [1], "|V8") }, "value['a']", /not sent by this encoder/],
+    [{ a: new NDArray(new Uint8Array(8), [1], "|X8") }, "value['a']", /not a dtype numpy sends/],
     [{ a: 2n ** 70n }, null, /does not fit msgpack's 64 bits/],
   ];
   for (const [value, path, reason] of refusals) {
@@ -148,7 +148,19 @@ test("a Vector of several chunks arrives as a ChunkedArray, and a ChunkedArray f
   const vector = vectorFromArray([1.5, 2.5]).concat(vectorFromArray([3.5]));
   sameInPython(encode({ v: vector }), `{"v": pa.chunked_array([[1.5, 2.5], [3.5]])}`);
   const path = new URL("../../conformance/frames/arrow_chunked_array.bin", import.meta.url).pathname;
-  const { readFileSync } = await import("node:fs");
   const again = encode(decode(new Uint8Array(readFileSync(path))));
   sameInPython(again, `hypha_arrow.decode(open(${JSON.stringify(path)}, "rb").read())`);
+});
+
+test("integers of any safe size arrive as Python ints (msgpack's encoder wrote those from 2^32 as floats)", () => {
+  const value = { values: [2 ** 32, -(2 ** 31) - 1, 2 ** 40, -(2 ** 40), Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 31 - 1, 0.5], header: 2 ** 33 };
+  sameInPython(encode(value), `{"values": [2**32, -(2**31) - 1, 2**40, -(2**40), 2**53 - 1, -(2**53 - 1), 2**31 - 1, 0.5], "header": 2**33}`);
+});
+
+test("long doubles, void and structured arrays decoded from Python go back as themselves", () => {
+  const path = (name) => new URL(`../../conformance/frames/${name}.bin`, import.meta.url).pathname;
+  for (const name of ["ndarray_structured", "ndarray_stock_only_dtypes", "numpy_scalars"]) {
+    sameInPython(encode(decode(new Uint8Array(readFileSync(path(name))))), `hypha_arrow.decode(open(${JSON.stringify(path(name))}, "rb").read())`);
+  }
+  assert.throws(() => encode({ a: new NDArray(new Uint8Array(7), [1], "|V8") }), /needs its raw bytes, a Uint8Array of 8/);
 });

@@ -8,6 +8,9 @@ import { EncodeError } from "../errors.js";
 import { NDArray, checkedDtype, fixedWidthBytes, isBareTypedArray } from "../ndarray.js";
 import { uses } from "../options.js";
 import { ORIGINS } from "./arrow.js";
+import { FLOAT_LISTS } from "./lists.js";
+import { DESCRS } from "./ndarray.js";
+import { FLOAT_KEYS } from "./records.js";
 
 const NUMERIC_TYPES = {
   b1: () => new Uint8(), i1: () => new Int8(), i2: () => new Int16(), i4: () => new Int32(), i8: () => new Int64(),
@@ -39,9 +42,11 @@ export function columnOf(value, config) {
  * The Arrow type a list's values all fit exactly, or null: JavaScript numbers cannot say 1 from
  * 1.0, and hypha-rpc JS sends integer-valued numbers as msgpack ints, so a list goes columnar
  * only when all its numbers are safe integers (int64) or none is (double), as Python then reads
- * the same types a stock frame would give it; nulls are allowed beside any one type.
+ * the same types a stock frame would give it; nulls are allowed beside any one type. `floats`:
+ * the values came from a double column (a decoded list or record key), so numbers are doubles.
  */
-function typeOf(values) {
+function typeOf(values, floats = false) {
+  if (floats && values.every((v) => v === null || typeof v === "number")) return values.some((v) => v !== null) ? "float" : null;
   let kind = null;
   for (const item of values) {
     if (item === null) continue;
@@ -63,9 +68,9 @@ function estimatedBytes(values, kind) {
   return kind === "str" ? values.reduce((n, v) => n + (v === null ? 1 : v.length), 0) : values.length * (kind === "bool" ? 1 : 8);
 }
 
+/** A homogeneous list as 4.4's column; a null is a null slot, which Python reads as None, as it reads nil. */
 function listColumn(values, config) {
-  if (values.some((v) => v === null)) return null; // Python's list columns hold no nulls it did not send as None
-  const kind = typeOf(values);
+  const kind = typeOf(values, FLOAT_LISTS.has(values));
   if (kind === null || estimatedBytes(values, kind) < config.binaryThreshold) return null;
   if (kind === "str" ? !uses(config, "strings") : !(uses(config, "arrays") && config.typedArrayOptimization)) return null;
   return { kind: "list", meta: {}, metadata: new Map(), data: arrowData(values, kind) };
@@ -92,7 +97,8 @@ function recordsColumn(rows, config) {
   if (layouts.length > 65536) return null;
   if (!names.length || rows.length * names.length * 8 < config.binaryThreshold) return null;
   const columns = names.map((name) => rows.map((row) => (Object.hasOwn(row, name) ? row[name] : null)));
-  const kinds = columns.map(typeOf);
+  const floats = FLOAT_KEYS.get(rows);
+  const kinds = columns.map((column, k) => typeOf(column, floats?.has(names[k])));
   const asCells = kinds.map((kind, k) => kind === null && columns[k].some((v) => v !== null));
   let children;
   try {
@@ -133,11 +139,15 @@ function isRecord(value) {
  * Python. Data is native (little-endian); a `>` dtype only tells Python the byte order to give.
  */
 function ndarrayColumnOf(array, config) {
-  const { kind, itemsize } = checkedDtype(array);
-  if (kind === "O") {
-    if (!config.enableBinaryOptimization) throw new EncodeError("an object NDArray cannot be sent with enableBinaryOptimization off: hypha-rpc has no form for it");
-    return objectColumn(array);
+  const { kind, itemsize, raw } = checkedDtype(array);
+  const descr = DESCRS.get(array);
+  if (kind === "O" || descr !== undefined) {
+    if (!config.enableBinaryOptimization) throw new EncodeError(`an ${kind === "O" ? "object" : "structured"} NDArray cannot be sent with enableBinaryOptimization off: hypha-rpc has no form for it`);
+    if (kind === "O") return objectColumn(array);
+    if (kind !== "V") throw new EncodeError(`a structured NDArray's dtype must be |V<itemsize>, got ${array.dtype}`);
+    return column(array, makeData({ type: new FixedSizeBinary(itemsize), length: array.size, nullCount: 0, data: array.data }), { descr });
   }
+  if (raw) return null; // long double and unstructured void: hypha-rpc's form at any size, as Python sends them
   const width = kind === "U" ? 4 * itemsize : itemsize;
   if (!uses(config, "arrays") || array.size * width < config.binaryThreshold) return null;
   if (kind === "U" || kind === "S") return column(array, makeData({ type: new FixedSizeBinary(width), length: array.size, nullCount: 0, data: fixedWidthBytes(array.data, kind, width, "<") }));

@@ -5,6 +5,12 @@ import { DecodeError } from "../errors.js";
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const ACCEPTED = new Set([Type.Bool, Type.Int, Type.Float, Type.Utf8, Type.LargeUtf8, Type.Binary, Type.LargeBinary, Type.Dictionary]);
 
+/**
+ * The lists decoded from a `double` column: JavaScript numbers cannot say 0.0 from 0, so these
+ * are remembered to go back as doubles (as a Table remembers its DataFrame).
+ */
+export const FLOAT_LISTS = new WeakSet();
+
 export function decodeList(column) {
   const values = column.values;
   const type = values.type;
@@ -16,5 +22,6 @@ export function decodeList(column) {
     const item = values.get(i);
     items[i] = typeof item === "bigint" && item >= -SAFE && item <= SAFE ? Number(item) : item;
   }
+  if (type.typeId === Type.Float) FLOAT_LISTS.add(items);
   return items;
 }

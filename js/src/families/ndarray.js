@@ -17,6 +17,12 @@ const NUMERIC = {
   m: { 8: "Int64" },
 };
 
+/**
+ * The field layout (numpy's `descr`) of each structured array decoded here, its records kept as
+ * raw bytes: so the array can be sent back as itself (JavaScript has no structured dtype).
+ */
+export const DESCRS = new WeakMap();
+
 /** numpy's `dtype.str` taken apart: byte order, kind, item size, and a datetime unit. */
 export function parseDtype(dtype) {
   const match = typeof dtype === "string" && /^([<>|=])([biufcmMUSVO])(\d*)(\[\w+\])?$/.exec(dtype);
@@ -53,7 +59,11 @@ export function decodeNdarray(column, config) {
   const expectedWidth = parsed.kind === "U" ? 4 * parsed.itemsize : parsed.itemsize;
   if (width !== expectedWidth) throw new DecodeError(`ndarray dtype ${dtype} needs ${expectedWidth}-byte values, found ${width}`);
   const bytes = fixedBytes(values, size, width);
-  if (parsed.kind === "V") return new NDArray(bytes, shape, dtype, order);
+  if (parsed.kind === "V") {
+    const array = new NDArray(bytes, shape, dtype, order);
+    if (column.meta.descr !== undefined) DESCRS.set(array, column.meta.descr);
+    return array;
+  }
   return new NDArray(fixedWidthElements(bytes, parsed.kind, width, "<", size), shape, dtype, order); // the section is little-endian
 }
 

@@ -10,6 +10,9 @@ import { ORIGINS } from "./arrow.js";
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const CELLS_KEY = "hypha_arrow.cells";
 
+/** For record lists decoded here, the keys whose column was `double`: they go back as doubles (see `FLOAT_LISTS`). */
+export const FLOAT_KEYS = new WeakMap();
+
 export function decodeRecords(column, config) {
   const values = column.values;
   if (values.type.typeId !== Type.Struct) throw new DecodeError(`records must be a struct, got ${values.type}`);
@@ -50,6 +53,8 @@ export function decodeRecords(column, config) {
     }
     rows[i] = row;
   }
+  const floats = names.filter((_, k) => columns[k].type.typeId === Type.Float && String(columns[k].type) === "Float64");
+  if (floats.length) FLOAT_KEYS.set(rows, new Set(floats));
   return rows;
 }
 
