@@ -94,6 +94,14 @@ test("a 1e6-row Table built in JavaScript arrives in Python exactly", async (t) 
   assert.deepEqual(report, { type: "Table", ...tableDigests(table) });
 });
 
+test("a bare 4 MB Float64Array, and a 2 MB string beside an NDArray, arrive exactly (the wrapper, not hypha-rpc, chunks them)", async () => {
+  const data = await client.getService(ids.service);
+  const bare = Float64Array.from({ length: 500_000 }, (_, k) => k - 0.5);
+  assert.deepEqual(await data.digest_of(bare), { type: "ndarray", dtype: "<f8", shape: [500_000], sha256: sha256(bare) });
+  const array = new NDArray(Float64Array.from({ length: 5000 }, (_, k) => k), [5000]);
+  assert.deepEqual(await data.text_and_array("x".repeat(2 << 20), array), { text: 2 << 20, type: "ndarray", dtype: "<f8", shape: [5000], sha256: sha256(array.data) });
+});
+
 test("a chunked send the receiver refuses (over its max_message_bytes) fails the call at once, with the reason", async () => {
   const tight = await client.getService(ids.tight);
   const start = performance.now();

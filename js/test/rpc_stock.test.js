@@ -117,6 +117,7 @@ describe("a stock Python client", () => {
     const stock = await client.getService(stockPython.info.service);
     const large = steps(LARGE);
     assert.deepEqual(await stock.digest_of(new NDArray(large, [LARGE])), { type: "ndarray", dtype: "<f8", shape: [LARGE], sha256: sha256(large) });
+    assert.deepEqual(await stock.digest_of(large), { type: "ndarray", dtype: "<f8", shape: [LARGE], sha256: sha256(large) }, "a bare Float64Array");
     const back = await stock.steps(LARGE);
     assert.ok(back instanceof NDArray && back.data instanceof Float64Array);
     assert.equal(sha256(back.data), await stock.steps_digest(LARGE));

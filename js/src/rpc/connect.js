@@ -10,6 +10,8 @@ import { ENCODE_DEFAULTS } from "../encoding.js";
 import { Outbox } from "./sending.js";
 import { Peers, arrowWebSocket } from "./websocket.js";
 
+const WHOLE_FRAMES = 2 ** 52;
+
 export async function connectToServer(config = {}, { arrow } = {}) {
   const options = resolveOptions(arrow);
   const Base = config.WebSocketClass ?? globalThis.WebSocket;
@@ -19,7 +21,9 @@ export async function connectToServer(config = {}, { arrow } = {}) {
   const warn = (error) => logger?.warn?.(`hypha-arrow refused a frame: ${error.message}`);
   const identity = { self: null };
   const WebSocketClass = arrowWebSocket(Base, options, warn, outbox, new Peers(), identity);
-  const server = await hyphaWebsocketClient.connectToServer({ ...config, WebSocketClass });
+  // hypha-rpc never chunks itself: every frame reaches the wrapper whole, which chunks each
+  // for its target (a frame hypha-rpc chunked would carry its values' tokens inside its chunks)
+  const server = await hyphaWebsocketClient.connectToServer({ ...config, WebSocketClass, long_message_chunk_size: WHOLE_FRAMES });
   identity.self = `${server.config.workspace}/${server.config.client_id}`;
   outbox.self = identity.self;
   for (const codec of outbox.codecs((form) => fromStockForms({ ...form, _rtype: "ndarray" }))) await server.registerCodec(codec);

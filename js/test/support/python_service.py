@@ -137,6 +137,7 @@ async def main(url: str) -> None:
             "big": big,
             "big_digest": lambda n: digest(big(n)),
             "digest_of": digest_of,
+            "text_and_array": lambda text, array: {"text": len(text), **digest_of(array)},
             "frame_1m": frame_1m,
             "frame_1m_digests": lambda: frame_digests(frame_1m()),
             "frame_report": frame_report,
