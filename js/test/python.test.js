@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EncodeError, NDArray, decode, encode, encodeMessage } from "../src/index.js";
+import { EncodeError, NDArray, decode, decodeMessage, encode, encodeMessage } from "../src/index.js";
 
 const PYTHON = process.env.HYPHA_ARROW_PYTHON ?? "python3";
 const CORPUS = new URL("../../conformance/", import.meta.url);
@@ -177,4 +177,28 @@ print(json.dumps(differ))`,
     new Uint8Array(0),
   );
   assert.deepEqual(differ, []);
+});
+
+test("every corpus message, decoded in JavaScript and encoded again, is the same header and extra in Python", () => {
+  const cases = JSON.parse(readFileSync(new URL("cases.json", CORPUS), "utf8")).filter((c) => c.error === undefined && c.kind === "message");
+  const pairs = cases.map((spec) => {
+    const original = new URL(spec.file, CORPUS).pathname;
+    const again = join(work, `${spec.name}.again.bin`);
+    const [header, extra] = decodeMessage(new Uint8Array(readFileSync(original)));
+    writeFileSync(again, encodeMessage(header, extra));
+    return [original, again];
+  });
+  const differ = python(
+    `import json, hypha_arrow
+from hypha_arrow.testing import assert_same
+differ = []
+for original, again in ${JSON.stringify(pairs)}:
+    try:
+        assert_same(list(hypha_arrow.decode_message(open(original, "rb").read())), list(hypha_arrow.decode_message(open(again, "rb").read())))
+    except Exception as error:
+        differ.append([original, str(error)[:300]])
+print(json.dumps([len(${JSON.stringify(pairs)}), differ]))`,
+    new Uint8Array(0),
+  );
+  assert.deepEqual(differ, [cases.length, []]);
 });
