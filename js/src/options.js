@@ -9,8 +9,8 @@ import { EncodeError } from "./errors.js";
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
 
-export const PATTERNS = Object.freeze(["arrays", "strings", "records", "compression"]);
-export const COMPRESSIONS = Object.freeze([null, "lz4", "zstd", "auto"]);
+const PATTERNS = Object.freeze(["arrays", "strings", "records", "compression"]);
+const COMPRESSIONS = Object.freeze([null, "lz4", "zstd", "auto"]);
 const RECORDS_AS = ["objects", "table"];
 /** The codec levels pyarrow accepts (`pa.Codec.minimum/maximum_compression_level`); `auto` compresses with zstd. */
 const LEVELS = { lz4: [1, 12], zstd: [-131072, 22], auto: [-131072, 22], null: [-(2 ** 31), 2 ** 31 - 1] };

@@ -24,7 +24,7 @@ const NUMERIC = {
 export const DESCRS = new WeakMap();
 
 /** numpy's `dtype.str` taken apart: byte order, kind, item size, and a datetime unit. */
-export function parseDtype(dtype) {
+function parseDtype(dtype) {
   const match = typeof dtype === "string" && /^([<>|=])([biufcmMUSVO])(\d*)(\[\w+\])?$/.exec(dtype);
   if (!match) throw new DecodeError(`invalid ndarray dtype ${JSON.stringify(dtype)}`);
   return { order: match[1], kind: match[2], itemsize: match[3] === "" ? 0 : Number(match[3]), unit: match[4] ?? null };
