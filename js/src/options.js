@@ -100,6 +100,7 @@ function requireInteger(o, name, minimum) {
 
 function show(value) {
   if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value); // JSON would say null
   if (value instanceof Set) return JSON.stringify([...value]);
   return value === undefined ? "undefined" : JSON.stringify(value) ?? String(value);
 }
