@@ -17,16 +17,22 @@ const ROWS = 1_000_000;
 let python;
 let ids;
 let client;
+let jsServer;
+let jsServiceId;
 
 before(async () => {
   globalThis.WebSocket = WebSocket;
   python = await startPython("python_service.py");
   ids = python.info;
   client = await connectToServer({ server_url: ids.url, method_timeout: 120, logger: null });
+  jsServer = await connectToServer({ server_url: ids.url, method_timeout: 120, logger: null });
+  const service = { id: "js-echo", config: { visibility: "public" }, echo: (value) => value };
+  jsServiceId = (await jsServer.registerService(service)).id;
 });
 
 after(async () => {
   await client?.disconnect();
+  await jsServer?.disconnect();
   await stop(python?.child);
 });
 
@@ -92,6 +98,18 @@ test("a 1e6-row Table built in JavaScript arrives in Python exactly", async (t) 
   });
   const report = await timed(t, "1e6-row Table, JS to Python", () => data.frame_report(table));
   assert.deepEqual(report, { type: "Table", ...tableDigests(table) });
+});
+
+test("between two hypha-arrow JS clients: a 40 MB NDArray and a 1e6-row Table go and come back exactly, chunked", async (t) => {
+  const echo = await client.getService(jsServiceId);
+  const values = Float64Array.from({ length: 5_000_000 }, (_, k) => k * 0.25 - 3);
+  const back = await timed(t, "40 MB, JS to JS and back", () => echo.echo(new NDArray(values, [5_000_000])));
+  assert.ok(back instanceof NDArray && back.data instanceof Float64Array);
+  assert.equal(sha256(back.data), sha256(values));
+  const table = new Table({ x: vectorFromArray(Float64Array.from({ length: ROWS }, (_, k) => k / 9)), name: vectorFromArray(Array.from({ length: ROWS }, (_, k) => `n${k}`), new Utf8()) });
+  const returned = await timed(t, "1e6-row Table, JS to JS and back", () => echo.echo(table));
+  assert.ok(returned instanceof Table);
+  assert.deepEqual(tableDigests(returned), tableDigests(table));
 });
 
 test("a bare 4 MB Float64Array, and a 2 MB string beside an NDArray, arrive exactly (the wrapper, not hypha-rpc, chunks them)", async () => {
