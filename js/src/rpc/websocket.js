@@ -47,7 +47,14 @@ export function arrowWebSocket(Base, options, refused, outbox, peers, identity) 
       this.handler = handler;
       super.onmessage = handler === null ? null : (event) => {
         const received = this.received(event);
-        if (received !== null) handler(received);
+        if (received === null) return;
+        try {
+          handler(received);
+        } catch (error) {
+          // hypha-rpc throws on a frame it cannot unpack (garbage after the header, a header
+          // that is no map): uncaught in a socket event, that would end a Node process
+          refused(error);
+        }
       };
     }
 
@@ -155,6 +162,12 @@ export class Peers {
 
   readsHybrid(target) {
     return this.heardFrom.get(target) ?? this.tagged.has(target);
+  }
+
+  /** A client the server announced as disconnected: its id may be taken by another client next. */
+  left(client) {
+    this.heardFrom.delete(client);
+    this.tagged.delete(client);
   }
 }
 
