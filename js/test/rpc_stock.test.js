@@ -155,27 +155,47 @@ describe("a stock Python client", () => {
 });
 
 describe("a client id taken over by a stock client", () => {
-  for (const [what, value] of [["a small", () => ndarray("f8")], ["a 4 MB", () => new NDArray(steps(LARGE), [LARGE])]]) {
+  // what reaches the stock client before the resend: the hybrid frame it refuses, or the `create` and `remove` of a `~ha~` key
+  for (const [what, value, hybridFrames] of [["a small", () => ndarray("f8"), 1], ["a 4 MB", () => new NDArray(steps(LARGE), [LARGE]), 2]]) {
     test(`${what} call sent hybrid is refused by the stock client and sent again, stock`, async () => {
+      // in the Python service's workspace: this client is not told when the first holder leaves
       const data = await client.getService(ids.service);
       const stock = await client.getService(stockPython.info.service);
-      const workspace = client.config.workspace;
-      const token = await client.generateToken();
-      const arrowId = await data.open_swap(workspace, token);
-      const swap = await client.getService(arrowId);
+      const arrow = await data.open_swap();
+      const swap = await client.getService(arrow.id);
       const sent = value();
       const digest = { type: "ndarray", dtype: "<f8", shape: sent.shape, sha256: sha256(sent.data) };
       assert.deepEqual(await swap.describe(sent), { reader: "hypha_arrow", ...digest });
       await data.close_swap();
-      const stockId = await stock.open_swap(workspace, token);
-      assert.equal(stockId, arrowId);
+      assert.equal(await stock.open_swap(arrow.workspace, arrow.token), arrow.id);
       try {
         assert.deepEqual(await swap.describe(sent), { reader: "stock", ...digest });
+        assert.equal((await stock.swap_seen()).hybrid, hybridFrames);
       } finally {
         await stock.close_swap();
       }
     });
   }
+
+  test("in this client's workspace, the first holder's departure is announced: the next call goes stock at once", async () => {
+    const data = await client.getService(ids.service);
+    const stock = await client.getService(stockPython.info.service);
+    const workspace = client.config.workspace;
+    const token = await client.generateToken();
+    const arrow = await data.open_swap(workspace, token);
+    const swap = await client.getService(arrow.id);
+    const sent = ndarray("f8");
+    assert.equal((await swap.describe(sent)).reader, "hypha_arrow");
+    await data.close_swap();
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the server's client_disconnected event
+    assert.equal(await stock.open_swap(workspace, token), arrow.id);
+    try {
+      assert.equal((await swap.describe(sent)).reader, "stock");
+      assert.equal((await stock.swap_seen()).hybrid, 0);
+    } finally {
+      await stock.close_swap();
+    }
+  });
 });
 
 function cOrder(fortran, rows, cols) {

@@ -20,12 +20,17 @@ export async function connectToServer(config = {}, { arrow } = {}) {
   const outbox = new Outbox({ ...ENCODE_DEFAULTS, ...arrow });
   const warn = (error) => logger?.warn?.(`hypha-arrow refused a frame: ${error.message}`);
   const identity = { self: null };
-  const WebSocketClass = arrowWebSocket(Base, options, warn, outbox, new Peers(), identity);
+  const peers = new Peers();
+  const WebSocketClass = arrowWebSocket(Base, options, warn, outbox, peers, identity);
   // hypha-rpc never chunks itself: every frame reaches the wrapper whole, which chunks each
   // for its target (a frame hypha-rpc chunked would carry its values' tokens inside its chunks)
   const server = await hyphaWebsocketClient.connectToServer({ ...config, WebSocketClass, long_message_chunk_size: WHOLE_FRAMES });
   identity.self = `${server.config.workspace}/${server.config.client_id}`;
   outbox.self = identity.self;
+  server.rpc.on("client_disconnected", (event) => {
+    const { id, workspace } = event?.data ?? {};
+    if (typeof id === "string") peers.left(workspace ? `${workspace}/${id}` : id);
+  });
   for (const codec of outbox.codecs((form) => fromStockForms({ ...form, _rtype: "ndarray" }))) await server.registerCodec(codec);
   return server;
 }

@@ -107,11 +107,15 @@ async def main(url: str) -> None:
             return str(error)
         return ""
 
-    async def open_swap(workspace: str, token: str) -> str:
-        """A hypha_arrow client with the fixed id SWAP_CLIENT, serving `swap.describe`."""
+    async def open_swap(workspace: str | None = None, token: str | None = None) -> dict:
+        """A hypha_arrow client with the fixed id SWAP_CLIENT, serving `swap.describe`, in the
+        given workspace or in this service's own (whose departures a JavaScript client in
+        another workspace is not told of); its service id, workspace and a token for it."""
+        if workspace is None:
+            workspace, token = server.config.workspace, await server.generate_token()
         swap["server"] = await hypha_arrow.connect_to_server({"server_url": url, "workspace": workspace, "token": token, "client_id": SWAP_CLIENT})
         info = await swap["server"].register_service({"id": "swap", "config": PUBLIC, "describe": lambda value: {"reader": "hypha_arrow", **digest_of(value)}})
-        return info.id
+        return {"id": info.id, "workspace": workspace, "token": token}
 
     async def close_swap() -> None:
         await swap.pop("server").disconnect()

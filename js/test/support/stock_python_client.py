@@ -21,6 +21,7 @@ from kinds import check, digest, make
 PLACEHOLDER = b"hypha_arrow column"
 SWAP_CLIENT = "swap-client"
 seen = {"frames": 0, "hybrid": 0}
+swap_seen = {"frames": 0, "hybrid": 0}
 
 
 def hybrid(frame: bytes) -> bool:
@@ -34,15 +35,15 @@ def hybrid(frame: bytes) -> bool:
     return unpacker.tell() != len(frame) or PLACEHOLDER in frame or "~ha~" in str(key)
 
 
-def spy(server) -> None:
-    """Count the frames reaching the client's connection, then hand them on."""
+def spy(server, counts: dict) -> None:
+    """Count the frames reaching the client's connection in `counts`, then hand them on."""
     connection = server.rpc._connection
     handle = connection._handle_message
 
     def counted(data):
         if isinstance(data, bytes):
-            seen["frames"] += 1
-            seen["hybrid"] += hybrid(data)
+            counts["frames"] += 1
+            counts["hybrid"] += hybrid(data)
         return handle(data)
 
     connection._handle_message = counted
@@ -60,7 +61,7 @@ def steps(n: int) -> np.ndarray:
 
 async def main(url: str) -> None:
     server = await connect_to_server({"server_url": url})
-    spy(server)
+    spy(server, seen)
     swap: dict = {}
 
     async def call_js(service_id: str, kind: str) -> dict:
@@ -85,6 +86,8 @@ async def main(url: str) -> None:
 
     async def open_swap(workspace: str, token: str) -> str:
         swap["server"] = await connect_to_server({"server_url": url, "workspace": workspace, "token": token, "client_id": SWAP_CLIENT})
+        swap_seen.update(frames=0, hybrid=0)
+        spy(swap["server"], swap_seen)
         info = await swap["server"].register_service({"id": "swap", "config": {"visibility": "public"}, "describe": lambda value: {"reader": "stock", **digest_of(value)}})
         return info.id
 
@@ -103,6 +106,7 @@ async def main(url: str) -> None:
             "call_js_large": call_js_large,
             "call_js_error": call_js_error,
             "seen": lambda: dict(seen),
+            "swap_seen": lambda: dict(swap_seen),
             "open_swap": open_swap,
             "close_swap": close_swap,
         }
