@@ -26,6 +26,7 @@ _BATCH_BUFFERS = 2
 _BATCH_COMPRESSION = 3
 _DICTIONARY_DATA = 1
 _UNCOMPRESSED = -1
+_BATCH_MESSAGES = ("record batch", "dictionary")  # pyarrow's Message.type names
 
 CANONICAL_EXTENSIONS = frozenset(
     {"arrow.bool8", "arrow.fixed_shape_tensor", "arrow.json", "arrow.opaque", "arrow.uuid", "arrow.variable_shape_tensor"}
@@ -65,7 +66,7 @@ def scan(
         kinds.append(message.type)
         if message.type == "schema" and _EXTENSION_NAME in message.metadata.to_pybytes():
             _check_extensions(message, allowed_extensions)
-        if message.type in ("record batch", "dictionary batch"):
+        if message.type in _BATCH_MESSAGES:
             body = message.body.size if message.body is not None else 0
             if not (compressed := _is_compressed(message)) and not with_sizes:
                 layout.inflated_bytes += body
@@ -105,7 +106,7 @@ def _batch_table(message: pa.ipc.Message) -> tuple[memoryview, int]:
     """The message's flatbuffer and the position of its RecordBatch table."""
     meta = memoryview(message.metadata)
     batch = _table_field(meta, _u32(meta, 0), _MESSAGE_HEADER)
-    if batch is not None and message.type == "dictionary batch":
+    if batch is not None and message.type == "dictionary":
         batch = _table_field(meta, batch, _DICTIONARY_DATA)
     if batch is None:
         raise DecodeError(f"Arrow {message.type} message without its batch")

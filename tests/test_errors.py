@@ -361,3 +361,14 @@ def test_errors_keep_reason_and_path_when_pickled() -> None:
     error = hypha_arrow.DecodeError("column 0 (ndarray): bad", "args[0]")
     copy = pickle.loads(pickle.dumps(error))
     assert (type(copy), copy.reason, copy.path, str(copy)) == (hypha_arrow.DecodeError, "column 0 (ndarray): bad", "args[0]", str(error))
+
+
+def test_compressed_dictionary_over_the_limit_is_refused() -> None:
+    """Dictionary batches inflate too: a few kilobytes of zstd declaring 20 MB of labels."""
+    labels = pa.DictionaryArray.from_arrays(pa.array([0, 1, 0]), pa.array(["a" * 10_000_000, "b" * 10_000_000]))
+    frame = hypha_arrow.encode(pa.table({"labels": labels}), config=hypha_arrow.Config(compression_algorithm="zstd"))
+    assert len(frame) < 100_000
+    assert hypha_arrow.inspect(frame)["section"]["inflated_bytes"] > 20_000_000
+    with pytest.raises(hypha_arrow.DecodeError, match="max_decompressed_bytes"):
+        hypha_arrow.decode(frame, config=hypha_arrow.Config(max_decompressed_bytes=5_000_000))
+    assert hypha_arrow.decode(frame).column("labels").equals(pa.chunked_array([labels]))
