@@ -125,7 +125,7 @@ def _python_column(values: pa.StructArray, index: int, max_depth: int) -> list[A
         return items
     unpacking = cells.Unpacking(max_depth)
     try:
-        return [unpacking.unpack(cell) for cell in items]
+        return [None if cell is None else unpacking.unpack(cell) for cell in items]  # 4.5: a null slot is None
     except DecodeError as error:
         raise DecodeError(f"record column {index}: {error}") from None
 

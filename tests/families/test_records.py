@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+import msgpack
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -130,3 +133,26 @@ def test_tuples_in_rows_arrive_as_lists_as_in_the_rest_of_a_message() -> None:
     rows = [{"pair": (i, "x"), "n": i} for i in range(600)]
     assert round_trip(rows) == [{"pair": [i, "x"], "n": i} for i in range(600)]
     assert round_trip(rows[:2]) == [{"pair": [i, "x"], "n": i} for i in range(2)]
+
+
+def test_null_slots_of_a_cells_column_are_read_as_the_spec_allows() -> None:
+    """4.5: the slots of keys a row lacks are null and ignored, and a null a row lists is None;
+    another writer (JavaScript's, say) may leave them null instead of packing nil cells."""
+    rows = [{"id": i, "v": [i]} if i % 2 else {"id": i} for i in range(600)]
+    rows[1]["v"] = None
+    frame = hypha_arrow.encode(rows)
+    unpacker = msgpack.Unpacker(io.BytesIO(frame), max_buffer_size=len(frame))
+    skeleton = unpacker.unpack()
+    batch = pa.ipc.open_stream(pa.py_buffer(frame[unpacker.tell() :])).read_next_batch()
+    column = batch.column(0)
+    records = column.values
+    cells = records.field(1).to_pylist()
+    nulled = pa.array([cell if row % 2 and row != 1 else None for row, cell in enumerate(cells)], pa.large_binary())
+    children = [records.field(0), nulled, records.field(2)]
+    rebuilt = pa.LargeListArray.from_arrays(column.offsets, pa.StructArray.from_arrays(children, fields=list(records.type)))
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(pa.record_batch([rebuilt.cast(batch.schema.field(0).type)], schema=batch.schema))
+    section = sink.getvalue().to_pybytes()
+    skeleton["__hypha_arrow__"]["length"] = len(section)
+    assert_same(rows, hypha_arrow.decode(msgpack.packb(skeleton) + section))
