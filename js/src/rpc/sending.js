@@ -79,13 +79,13 @@ export class Outbox {
     // to a hybrid peer, hypha-rpc's lists and record lists go as columns too
     let frame;
     try {
-      frame = encodeMessage(header, replace(extra, taken, hybrid), this.options);
+      frame = encodeMessage(header, replace(extra, taken, hybrid, true), this.options);
     } catch (error) {
       const refusal = replyRefused(header, error);
       if (refusal === null) throw error;
       return refusal;
     }
-    const stock = tokens ? () => encodeMessage(header, replace(extra, taken, false), this.options) : () => withHeader(header, rest);
+    const stock = tokens ? () => encodeMessage(header, replace(extra, taken, false, true), this.options) : () => withHeader(header, rest);
     const origin = { header, stock, hybrid };
     this.origins.set(frame, origin);
     if (hybrid && typeof header.session === "string") this.keep(header.session, origin);
@@ -149,9 +149,11 @@ export class Outbox {
   }
 }
 
-/** `value` with each token replaced by its value (hybrid) or by hypha-rpc's form of it (stock). */
-function replace(value, taken, hybrid) {
-  if (Array.isArray(value)) return value.map((item) => replace(item, taken, hybrid));
+/**
+ * `value` with each token replaced by its value (hybrid) or by hypha-rpc's form of it (stock).
+ * An EncodeError names where the value sits (`args[0]["table"]`), the path built only on failure.
+ */
+function replace(value, taken, hybrid, top = false) {
   if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
   if (value._rdtype === PLACEHOLDER_DTYPE && typeof value._rtoken === "string") {
     const held = taken.get(value._rtoken);
@@ -159,8 +161,17 @@ function replace(value, taken, hybrid) {
     if (held instanceof NDArray) return stockForm(held);
     throw new EncodeError(`a ${held.constructor.name} can only be sent to a peer that reads hybrid frames (stock hypha-rpc cannot carry it)`);
   }
-  const out = {};
-  for (const [key, item] of Object.entries(value)) out[key] = replace(item, taken, hybrid);
+  const array = Array.isArray(value);
+  const out = array ? new Array(value.length) : {};
+  let step;
+  try {
+    if (array) for (step = 0; step < value.length; step++) out[step] = replace(value[step], taken, hybrid);
+    else for (step of Object.keys(value)) out[step] = replace(value[step], taken, hybrid);
+  } catch (error) {
+    if (!(error instanceof EncodeError)) throw error;
+    const here = array ? `[${step}]` : top ? step : `[${JSON.stringify(step)}]`;
+    throw new EncodeError(error.reason, `${here}${error.path ?? ""}`);
+  }
   return out;
 }
 
