@@ -14,6 +14,7 @@ const READY_TIMEOUT = 90_000;
  */
 export async function startPython(script, args = []) {
   const child = spawn(PYTHON, [new URL(`./${script}`, import.meta.url).pathname, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  process.once("exit", () => child.kill("SIGTERM")); // a test file that ends without its `after` leaves no server behind
   const info = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start within ${READY_TIMEOUT / 1000} s`)), READY_TIMEOUT);
     child.once("exit", (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
