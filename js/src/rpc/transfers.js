@@ -15,6 +15,7 @@ import { Encoder } from "@msgpack/msgpack";
 import { decodeMessage, isSkeleton } from "../framing.js";
 import { DecodeError, HyphaArrowError } from "../errors.js";
 import { decodeObject, objectEnd } from "../msgpack.js";
+import { resolveOptions } from "../options.js";
 import { IncomingTransfers, KEY_MARK } from "./budgets.js";
 
 export { KEY_MARK };
@@ -31,11 +32,11 @@ export class Transfers {
    * @param {(data: object | ArrayBuffer) => void} deliver hands hypha-rpc a message (an object) or a frame
    */
   constructor(options, send, deliver) {
-    this.options = options;
+    this.options = resolveOptions(options);
     this.send = send;
     this.deliver = deliver;
     this.chunks = new Map(); // key -> Map(index -> Uint8Array)
-    this.budgets = new IncomingTransfers(options, (key) => this.chunks.delete(key));
+    this.budgets = new IncomingTransfers(this.options, (key) => this.chunks.delete(key));
   }
 
   /** Whether the frame is a call this object handles (its extra read only if so); handles it if so. */
@@ -123,11 +124,8 @@ export class Transfers {
     const headerEnd = objectEnd(frame, 0, 64);
     const main = decodeObject(frame.subarray(0, headerEnd));
     if (!isMap(main)) return false;
-    let hybrid = false;
-    if (headerEnd < frame.length) {
-      const extraEnd = objectEnd(frame, headerEnd, this.options.maxDepth ?? 512);
-      hybrid = extraEnd < frame.length && isSkeleton(decodeObject(frame.subarray(headerEnd, extraEnd)));
-    }
+    const extraEnd = headerEnd < frame.length ? objectEnd(frame, headerEnd, this.options.maxDepth) : headerEnd;
+    const hybrid = extraEnd < frame.length && isSkeleton(decodeObject(frame.subarray(headerEnd, extraEnd)));
     if (!hybrid) {
       const head = ENCODER.encode(Object.assign(main, trusted));
       const out = new Uint8Array(head.length + frame.length - headerEnd);
@@ -141,7 +139,6 @@ export class Transfers {
       const [decodedHeader, extra] = decodeMessage(frame, this.options);
       message = Object.assign(decodedHeader, extra ?? {}, trusted);
     } catch (error) {
-      const extraEnd = objectEnd(frame, headerEnd, this.options.maxDepth ?? 512);
       const extra = decodeObject(frame.subarray(headerEnd, extraEnd));
       if (error instanceof DecodeError && this.refuseCall(Object.assign(main, trusted), extra, error)) return true;
       throw error;
