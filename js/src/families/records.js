@@ -42,15 +42,13 @@ export function decodeRecords(column, config) {
   const layoutOf = layouts === undefined ? null : values.getChildAt(keyCount);
   if (layoutOf !== null && (String(layoutOf.type) !== "Uint16" || layoutOf.nullCount)) throw new DecodeError("records layout column must be non-null uint16");
   const cells = new Cells(config.maxDepth);
+  const cellsOf = columns.map((vector, k) => columnValues(vector, cellColumns[k] ? (bytes) => cells.unpack(bytes) : plain));
   const rows = new Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const layout = order[layoutOf === null ? 0 : layoutOf.get(i)];
     if (layout === undefined) throw new DecodeError(`record ${i} names layout ${layoutOf.get(i)}, only ${order.length} are listed`);
     const row = {};
-    for (const k of layout) {
-      if (!columns[k].isValid(i)) row[names[k]] = null;
-      else row[names[k]] = cellColumns[k] ? cells.unpack(columns[k].get(i)) : plain(columns[k].get(i));
-    }
+    for (const k of layout) row[names[k]] = cellsOf[k][i];
     rows[i] = row;
   }
   const floats = names.filter((_, k) => columns[k].type.typeId === Type.Float && String(columns[k].type) === "Float64");
@@ -63,6 +61,17 @@ function checkedLayouts(layouts, keyCount) {
     throw new DecodeError("records layouts must be lists of distinct key column indices");
   }
   return layouts;
+}
+
+/** A key column's values, each read once (a Vector's `get` per cell costs a dispatch), null where invalid. */
+function columnValues(vector, convert) {
+  const out = new Array(vector.length);
+  let i = 0;
+  for (const value of vector) {
+    out[i] = value === null || (vector.nullCount && !vector.isValid(i)) ? null : convert(value);
+    i++;
+  }
+  return out;
 }
 
 function plain(value) {
