@@ -154,7 +154,7 @@ def session_of(key: str) -> str:
 async def _send_chunks(
     rpc: Any, pacer: Pacer, package: bytes, size: int, target_id: str, message_id: str, heartbeat: bool, abandoned: Callable[[], bool]
 ) -> deque[asyncio.Future]:
-    """Send the chunks pipelined, with every ``ACK_EVERY``-th one acknowledged, and never more
+    """Send the chunks pipelined, with every ``ACK_EVERY``-th one and the last acknowledged, and never more
     than ``WINDOW`` unacknowledged: the server queues only about 100 messages for an HTTP
     client and drops the rest, and a receiver handles a connection's messages in order, so
     one acknowledgement covers every chunk before it. Returns the acknowledgements still due."""
@@ -164,6 +164,7 @@ async def _send_chunks(
     sent: deque[asyncio.Future] = deque()
     acks: deque[tuple[int, asyncio.Future]] = deque()
     acknowledged = 0
+    last = (len(package) - 1) // size
     try:
         for index, start in enumerate(range(0, len(package), size)):
             while acks and index - acknowledged >= WINDOW:
@@ -175,7 +176,7 @@ async def _send_chunks(
             if abandoned():
                 raise ConnectionError(f"the call ended before its chunked payload was sent to {target_id}")
             chunk = bytes(view[start : start + size])
-            if index % ACK_EVERY == ACK_EVERY - 1:
+            if index % ACK_EVERY == ACK_EVERY - 1 or index == last:  # the last too: a refusal of a short message is heard
                 acks.append((index, store_acknowledged(message_id, index, chunk, heartbeat)))
             else:
                 sent.append(store(message_id, index, chunk, heartbeat))

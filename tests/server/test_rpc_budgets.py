@@ -883,3 +883,24 @@ def test_measures_stock_hypha_rpc_keeping_whatever_an_attacker_sends(hypha_serve
 
     with victim(hypha_server, stock=True) as target:
         run(lambda: body(target), TEST_TIMEOUT)
+
+
+def test_a_short_message_over_a_budget_fails_its_call_at_once(hypha_server: str) -> None:
+    """A message of fewer than ``ACK_EVERY`` chunks has its last chunk acknowledged, so the
+    receiver's refusal reaches the caller as the call's error, not as its timeout."""
+
+    async def body() -> None:
+        with victim(hypha_server, {"max_message_bytes": 2 * MiB}) as target:
+            caller = await arrow_client(method_timeout=CALL_TIMEOUT)(hypha_server)
+            try:
+                service = await caller.get_service(target.service)
+                started = time.monotonic()
+                with pytest.raises(Exception, match="max_message_bytes"):
+                    await service.size(np.zeros(4 * MiB // 8))
+                failed_in = time.monotonic() - started
+                assert failed_in < CALL_TIMEOUT / 4, f"the refusal was heard after {failed_in:.1f} s"
+                assert (await service.size(np.zeros(MiB // 8)))["nbytes"] > 0, "a message under the budget is refused too"
+            finally:
+                await caller.disconnect()
+
+    run(body, TEST_TIMEOUT)
