@@ -14,15 +14,12 @@ import { columnOf } from "./families/encode.js";
 import { formatPath } from "./families/index.js";
 import { FrameEncoder, checkMapKeys } from "./msgpack.js";
 import { NDArray, isBareTypedArray } from "./ndarray.js";
-import { DEFAULTS, encodeOptions } from "./options.js";
+import { encodeOptions } from "./options.js";
 import { META_KEY } from "./section.js";
 import { stockForm } from "./stock_forms.js";
 
 const ALIGNMENT = 8;
 const VALUE_KEY = "value";
-
-/** Every option's default (the RPC layer spreads its options over them). */
-export const ENCODE_DEFAULTS = DEFAULTS;
 
 /**
  * A standalone value as a frame Python's `hypha_arrow.decode` reads.

@@ -4,9 +4,8 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import WebSocket from "ws";
 import { Table } from "apache-arrow";
-import { NDArray, connectToServer } from "../src/index.js";
+import { EncodeError, NDArray, connectToServer } from "../src/index.js";
 import { startPython, stop } from "./support/processes.js";
 
 let python;
@@ -14,15 +13,20 @@ let server;
 let client;
 
 before(async () => {
-  globalThis.WebSocket = WebSocket;
   python = await startPython("python_service.py");
   server = python.info;
-  client = await connectToServer({ server_url: server.url, method_timeout: 30, logger: null });
+  client = await connectToServer({ server_url: server.url, method_timeout: 30, logger: null }); // Node 20: no WebSocket set up by hand
+  assert.ok(globalThis.WebSocket, "connectToServer sets up the ws package, as hypha-rpc JS needs in Node");
 });
 
 after(async () => {
   await client?.disconnect();
   await stop(python?.child);
+});
+
+test("connectToServer checks its options before it connects", async () => {
+  await assert.rejects(connectToServer({ server_url: server.url }, { arrow: { compression: "zstd" } }), EncodeError);
+  await assert.rejects(connectToServer({ server_url: server.url }, { arrow: { binaryTreshold: 10 } }), /unknown option binaryTreshold/);
 });
 
 test("a DataFrame from a Python service arrives as an apache-arrow Table with its pandas metadata", async () => {

@@ -5,19 +5,22 @@
  */
 import { hyphaWebsocketClient } from "hypha-rpc";
 import { fromStockForms } from "../stock_forms.js";
-import { resolveOptions } from "../options.js";
-import { ENCODE_DEFAULTS } from "../encoding.js";
+import { encodeOptions } from "../options.js";
 import { Outbox } from "./sending.js";
 import { Peers, arrowWebSocket } from "./websocket.js";
 
 const WHOLE_FRAMES = 2 ** 52;
 
+/**
+ * @param {object} [config] hypha-rpc's own `connectToServer` config, unchanged
+ * @param {{arrow?: object}} [settings] `arrow`: this package's options (`binaryThreshold`, `compression`, ...)
+ */
 export async function connectToServer(config = {}, { arrow } = {}) {
-  const options = resolveOptions(arrow);
-  const Base = config.WebSocketClass ?? globalThis.WebSocket;
-  if (!Base) throw new Error("no WebSocket class: in Node, set globalThis.WebSocket to the ws package's, or pass config.WebSocketClass");
+  const options = encodeOptions(arrow); // checked before connecting: a bad option fails here, not at the first send
+  const Base = config.WebSocketClass ?? globalThis.WebSocket ?? (await nodeWebSocket());
+  if (!Base) throw new Error("no WebSocket class: pass config.WebSocketClass");
   const logger = config.logger === null ? null : config.logger ?? console;
-  const outbox = new Outbox({ ...ENCODE_DEFAULTS, ...arrow });
+  const outbox = new Outbox(options);
   const warn = (error) => logger?.warn?.(`hypha-arrow refused a frame: ${error.message}`);
   const identity = { self: null };
   const peers = new Peers();
@@ -33,4 +36,15 @@ export async function connectToServer(config = {}, { arrow } = {}) {
   });
   for (const codec of outbox.codecs((form) => fromStockForms({ ...form, _rtype: "ndarray" }))) await server.registerCodec(codec);
   return server;
+}
+
+/**
+ * Node 20 has no global WebSocket, and hypha-rpc JS reads `WebSocket.OPEN` from the global
+ * scope: what every Node user of hypha-rpc sets by hand, done once here with the `ws` package.
+ */
+async function nodeWebSocket() {
+  if (typeof process === "undefined" || !process.versions?.node) return undefined;
+  const { default: WebSocket } = await import("ws");
+  globalThis.WebSocket ??= WebSocket;
+  return WebSocket;
 }
