@@ -5,7 +5,8 @@
 export { decode, decodeMessage } from "./framing.js";
 export { inspect } from "./inspect.js";
 export { encode, encodeMessage } from "./encoding.js";
-export { DecodeError, EncodeError, HyphaArrowError } from "./errors.js";
+export { DecodeError, EncodeError, HyphaArrowError, TransferRefused } from "./errors.js";
 export { NDArray } from "./ndarray.js";
+export { DEFAULTS as defaultOptions } from "./options.js";
 export { Decimal, NA, Tuple } from "./cells.js";
 export { connectToServer } from "./rpc/connect.js";
