@@ -20,7 +20,6 @@ import contextlib
 import threading
 import time
 import zlib
-from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +30,8 @@ import shortuuid
 
 import hypha_arrow
 from hypha_arrow.rpc.inbox import DECODE_WORKERS
-from hypha_arrow.rpc.transfer import Pacer
 from tests.support.aio import run
+from tests.support.attackers import Attacker, bomb, cache_method, last_line
 from tests.support.server import arrow_client, stock_client
 from tests.support.service_process import Victim, victim
 
@@ -81,143 +80,12 @@ CALL_TIMEOUT = 20.0
 """The legitimate caller's ``method_timeout``: its failures must come well before it."""
 TEST_TIMEOUT = 60.0
 
-ATTACK_RATE = (150.0, 300.0)
-"""Messages per second and burst for an attacker: under the server's per-client rate limit
-(200/s; bursts of 500 in its resource limiter), since an attacker closed for its rate would
-prove nothing."""
-CACHE_OPERATIONS = ("create", "append", "set", "process", "remove")
-
 
 def frame_margin(chunk_bytes: int) -> int:
     return FRAME_ALLOWANCE + FRAME_CHUNKS * chunk_bytes
 
 
 # -- the attackers ----------------------------------------------------------------------------
-
-
-def cache_method(client: Any, target: str, operation: str) -> Any:
-    """``target``'s ``built-in`` message-cache ``operation`` as any client can call it, sent as
-    one frame whatever its size (stock hypha-rpc would chunk a large chunk through the cache)."""
-    method = client.rpc._generate_remote_method(
-        {
-            "_rserver": client.rpc._server_base_url,
-            "_rtarget": target,
-            "_rmethod": f"services.built-in.message_cache.{operation}",
-            "_rpromise": True,
-        }
-    )
-    method.__no_chunk__ = True
-    return method
-
-
-Sent = deque[tuple[str, int, asyncio.Future]]
-"""Calls awaiting the victim's answer, oldest first: message key, payload bytes, answer."""
-
-
-class Attacker:
-    """A stock hypha-rpc client calling the victim's message cache, and its ledger of what the
-    victim acknowledged holding for it.
-
-    The ledger is kept in the order the victim answered (one connection: the order in which it
-    handled the calls), so it is exactly what the victim holds for this sender, provided a
-    refused call frees that call's whole message, as it must, and nothing else is dropped.
-    """
-
-    def __init__(self, client: Any, target: Victim) -> None:
-        self.client = client
-        self.id = f"{client.config.workspace}/{client.rpc._client_id}"
-        self._cache = {operation: cache_method(client, target.client, operation) for operation in CACHE_OPERATIONS}
-        self._throttle = Pacer(*ATTACK_RATE)
-        self.held: dict[str, int] = {}
-        """Payload bytes acknowledged, per message the victim still holds."""
-        self.peak = 0
-        """The most bytes ``held`` at once."""
-        self.refusals: list[str] = []
-        self.refused_keys: set[str] = set()
-        self.accepted_after_refusal: list[str] = []
-        self.first_refusal_at: float | None = None
-        self.last_answer_at = time.monotonic()
-
-    @property
-    def holding(self) -> int:
-        return sum(self.held.values())
-
-    def new_key(self) -> str:
-        return f"attack-{shortuuid.uuid()}"
-
-    async def call(self, operation: str, *args: Any) -> asyncio.Future:
-        """Send one cache call, paced; its answer is the returned future."""
-        await self._throttle.acquire()
-        return self._cache[operation](*args)
-
-    async def fill(self, chunk: bytes, *, per_message: int, in_flight: int, give_up: int) -> None:
-        """Open message after message of ``per_message`` chunks each, the chunks ``in_flight``
-        calls deep, until a call is refused or ``give_up`` bytes are sent (there is no budget)."""
-        sent: Sent = deque()
-
-        def enough() -> bool:
-            return bool(self.refusals) or self.holding + sum(size for _, size, _ in sent) >= give_up
-
-        while not enough():
-            key = self.new_key()
-            try:
-                await (await self.call("create", key))
-            except Exception as error:
-                self._refused(key, error)
-                break
-            self.held[key] = 0
-            for index in range(per_message):
-                sent.append((key, len(chunk), await self.call("set", key, index, chunk)))
-                while len(sent) >= in_flight:
-                    await self._settle(sent)
-                if enough():
-                    break
-        while sent:
-            await self._settle(sent)
-
-    async def persist(self, key: str, chunk: bytes, indices: range, in_flight: int) -> None:
-        """Keep sending chunks of ``key`` at ``indices``, ``in_flight`` calls deep, whatever the answers."""
-        sent: Sent = deque()
-        for index in indices:
-            sent.append((key, len(chunk), await self.call("set", key, index, chunk)))
-            while len(sent) >= in_flight:
-                await self._settle(sent)
-        while sent:
-            await self._settle(sent)
-
-    async def open_many(self, count: int, chunk: bytes) -> None:
-        """Create ``count`` messages at once, then send one chunk into each one accepted."""
-        sent: Sent = deque()
-        for key in [self.new_key() for _ in range(count)]:
-            sent.append((key, 0, await self.call("create", key)))
-        while sent:
-            await self._settle(sent)
-        for key in list(self.held):
-            sent.append((key, len(chunk), await self.call("set", key, 0, chunk)))
-        while sent:
-            await self._settle(sent)
-
-    async def _settle(self, sent: Sent) -> None:
-        key, size, answer = sent.popleft()
-        try:
-            await answer
-        except Exception as error:
-            self._refused(key, error)
-            return
-        finally:
-            self.last_answer_at = time.monotonic()
-        if key in self.refused_keys:
-            self.accepted_after_refusal.append(key)
-            return
-        self.held[key] = self.held.get(key, 0) + size
-        self.peak = max(self.peak, self.holding)
-
-    def _refused(self, key: str, error: Exception) -> None:
-        if self.first_refusal_at is None:
-            self.first_refusal_at = time.monotonic()
-        self.refusals.append(str(error))
-        self.refused_keys.add(key)
-        self.held.pop(key, None)
 
 
 @contextlib.asynccontextmanager
@@ -229,7 +97,7 @@ async def attackers(url: str, target: Victim, count: int = 1) -> AsyncIterator[l
             clients.append(await stock_client()(url))
         workspaces = {client.config.workspace for client in clients} | {target.workspace}
         assert len(workspaces) == count + 1, f"the attackers share a workspace with each other or the victim: {workspaces}"
-        yield [Attacker(client, target) for client in clients]
+        yield [Attacker(client, target.client) for client in clients]
     finally:
         for client in clients:
             await client.disconnect()
@@ -251,12 +119,6 @@ def assert_held_up_to(held: int, limit: int, chunk_bytes: int, in_flight: int) -
     it by less than the chunks that were on their way (the victim may count those against the
     budget already) and one more: a budget must bind at its value, not long before it."""
     assert limit - in_flight * chunk_bytes - MiB < held <= limit, f"{held / MiB:.1f} MiB held at most, budget {limit / MiB:.0f} MiB"
-
-
-def last_line(text: str) -> str:
-    """The message of a remote error (hypha-rpc sends the whole traceback)."""
-    lines = text.strip().splitlines()
-    return lines[-1] if lines else text
 
 
 # -- the victim, as the legitimate caller sees it ---------------------------------------------
@@ -718,14 +580,6 @@ BOMB_DECLARED = GiB
 """What the bomb's Arrow section inflates to; it travels as about 33 KB."""
 
 
-def bomb(sender: str, target: str, declared: int = BOMB_DECLARED, method: str = "services.built-in.ping") -> bytes:
-    """A hybrid frame calling ``target``'s ``method`` with one zstd-compressed array of
-    ``declared`` zero bytes."""
-    header = {"type": "method", "from": sender, "to": target, "method": method}
-    extra = {"args": [np.zeros(declared, np.uint8)], "with_kwargs": False}
-    return hypha_arrow.encode_message(header, extra, config=hypha_arrow.Config(compression_algorithm="zstd"))
-
-
 def test_frames_inflating_to_just_under_the_limit_are_inflated_off_the_event_loop(hypha_server: str) -> None:
     """Before: each frame inflated on the event loop, about 6 s per 2 GiB, while every call
     waited. Frames that pass ``max_decompressed_bytes`` (the default, 256 MiB) must really be
@@ -774,7 +628,7 @@ def test_decompression_bombs_are_refused_from_their_declared_sizes(hypha_server:
 
     async def body() -> None:
         async with watched(hypha_server, budgeted) as scene, attackers(hypha_server, budgeted) as (attacker,):
-            frame = bomb(attacker.id, budgeted.client)
+            frame = bomb(attacker.id, budgeted.client, BOMB_DECLARED)
             logged = len(budgeted.log())
             for _ in range(bombs):
                 await attacker.client.rpc._emit_message(frame)

@@ -13,146 +13,31 @@ import json
 import signal
 import sys
 import time
-from collections import deque
+from pathlib import Path
 
 import numpy as np
-import shortuuid
 from hypha_rpc import connect_to_server
 
 import hypha_arrow
-from hypha_arrow.rpc.transfer import Pacer
 from hypha_arrow.tools.local_server import LocalServer
 
-ATTACK_RATE = (150.0, 300.0)
-"""Messages per second and burst: under the server's 200 per second, since an attacker closed
-for its rate would prove nothing."""
-OPERATIONS = ("create", "append", "set", "process", "remove")
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository, for its tests.support
+from tests.support.attackers import Attacker, bomb, last_line  # noqa: E402
 
-
-def last_line(text: str) -> str:
-    """The message of a remote error (hypha-rpc sends the whole traceback)."""
-    lines = str(text).strip().splitlines()
-    return lines[-1] if lines else str(text)
-
-
-class Attacker:
-    """A stock client calling the victim's message cache, and its ledger of what the victim
-    acknowledged holding for it (in the order the victim answered: exactly what it holds,
-    provided a refused call frees that call's whole message and nothing else is dropped)."""
-
-    def __init__(self, client, target: str) -> None:
-        self.client = client
-        self.id = f"{client.config.workspace}/{client.rpc._client_id}"
-        self.target = target
-        self.cache = {operation: self.method(f"services.built-in.message_cache.{operation}") for operation in OPERATIONS}
-        self.pacer = Pacer(*ATTACK_RATE)
-        self.reset()
-
-    def reset(self) -> None:
-        self.held: dict[str, int] = {}
-        self.peak = 0
-        self.refusals: list[str] = []
-        self.refused_keys: set[str] = set()
-        self.accepted_after_refusal: list[str] = []
-        self.last_answer_at = time.monotonic()
-
-    def method(self, name: str):
-        """The victim's ``name`` as any client can call it, sent as one frame whatever its size."""
-        method = self.client.rpc._generate_remote_method(
-            {"_rserver": self.client.rpc._server_base_url, "_rtarget": self.target, "_rmethod": name, "_rpromise": True}
-        )
-        method.__no_chunk__ = True
-        return method
-
-    @property
-    def holding(self) -> int:
-        return sum(self.held.values())
-
-    async def call(self, operation: str, *args):
-        await self.pacer.acquire()
-        return self.cache[operation](*args)
-
-    async def fill(self, chunk: bytes, per_message: int, in_flight: int, give_up: int, key_mark: bool) -> None:
-        """Open message after message of ``per_message`` chunks, ``in_flight`` calls deep, until
-        a call is refused or ``give_up`` bytes are sent."""
-        sent: deque = deque()
-
-        def enough() -> bool:
-            return bool(self.refusals) or self.holding + sum(size for _, size, _ in sent) >= give_up
-
-        while not enough():
-            key = new_key(key_mark)
-            try:
-                await (await self.call("create", key))
-            except Exception as error:
-                self.refused(key, error)
-                break
-            self.held[key] = 0
-            for index in range(per_message):
-                sent.append((key, len(chunk), await self.call("set", key, index, chunk)))
-                while len(sent) >= in_flight:
-                    await self.settle(sent)
-                if enough():
-                    break
-        while sent:
-            await self.settle(sent)
-
-    async def persist(self, key: str, chunk: bytes, indices: range, in_flight: int) -> None:
-        sent: deque = deque()
-        for index in indices:
-            sent.append((key, len(chunk), await self.call("set", key, index, chunk)))
-            while len(sent) >= in_flight:
-                await self.settle(sent)
-        while sent:
-            await self.settle(sent)
-
-    async def open_many(self, count: int, chunk: bytes) -> None:
-        sent: deque = deque()
-        for key in [new_key(False) for _ in range(count)]:
-            sent.append((key, 0, await self.call("create", key)))
-        while sent:
-            await self.settle(sent)
-        for key in list(self.held):
-            sent.append((key, len(chunk), await self.call("set", key, 0, chunk)))
-        while sent:
-            await self.settle(sent)
-
-    async def settle(self, sent: deque) -> None:
-        key, size, answer = sent.popleft()
-        try:
-            await answer
-        except Exception as error:
-            self.refused(key, error)
-            return
-        finally:
-            self.last_answer_at = time.monotonic()
-        if key in self.refused_keys:
-            self.accepted_after_refusal.append(key)
-            return
-        self.held[key] = self.held.get(key, 0) + size
-        self.peak = max(self.peak, self.holding)
-
-    def refused(self, key: str, error: Exception) -> None:
-        self.refusals.append(last_line(str(error)))
-        self.refused_keys.add(key)
-        self.held.pop(key, None)
-
-    def report(self) -> dict:
-        return {
-            "held": self.holding,
-            "messages": len(self.held),
-            "peak": self.peak,
-            "refusals": len(self.refusals),
-            "first_refusal": self.refusals[0] if self.refusals else None,
-            "other_refusals": sorted(set(self.refusals[1:]))[:5],
-            "accepted_after_refusal": len(self.accepted_after_refusal),
-            "refused_keys": sorted(self.refused_keys)[:5],
-            "quiet_for": time.monotonic() - self.last_answer_at,
-        }
-
-
-def new_key(key_mark: bool) -> str:
-    return f"attack~ha~{shortuuid.uuid()}" if key_mark else f"attack-{shortuuid.uuid()}"
+def report(who: Attacker) -> dict:
+    """What one attack saw, for the test: the ledger and the refusals' messages."""
+    refusals = [last_line(text) for text in who.refusals]
+    return {
+        "held": who.holding,
+        "messages": len(who.held),
+        "peak": who.peak,
+        "refusals": len(refusals),
+        "first_refusal": refusals[0] if refusals else None,
+        "other_refusals": sorted(set(refusals[1:]))[:5],
+        "accepted_after_refusal": len(who.accepted_after_refusal),
+        "refused_keys": sorted(who.refused_keys)[:5],
+        "quiet_for": time.monotonic() - who.last_answer_at,
+    }
 
 
 async def outcome(call) -> str:
@@ -181,30 +66,30 @@ class Attacks:
     async def fill(self, attacker: int, chunk: int, per_message: int, in_flight: int, give_up: int, key_mark: bool = False) -> dict:
         who = self.attackers[attacker]
         who.reset()
-        await who.fill(bytes(chunk), per_message, in_flight, give_up, key_mark)
-        return who.report()
+        await who.fill(bytes(chunk), per_message=per_message, in_flight=in_flight, give_up=give_up, key_mark=key_mark)
+        return report(who)
 
     async def persist(self, attacker: int, key: str, chunk: int, start: int, count: int, in_flight: int) -> dict:
         who = self.attackers[attacker]
         who.refusals, who.accepted_after_refusal = [], []
         await who.persist(key, bytes(chunk), range(start, start + count), in_flight)
-        return who.report()
+        return report(who)
 
     async def open_many(self, attacker: int, count: int, chunk: int) -> dict:
         who = self.attackers[attacker]
         who.reset()
         await who.open_many(count, bytes(chunk))
-        return who.report()
+        return report(who)
 
     async def flood(self, attacker: int, key_mark: bool, chunks: int, chunk: int, in_flight: int) -> dict:
         """One message, chunk after chunk (small ones), past the chunk limit."""
         who = self.attackers[attacker]
         who.reset()
-        key = new_key(key_mark)
+        key = who.new_key(key_mark)
         await (await who.call("create", key))
         who.held[key] = 0
         await who.persist(key, bytes(chunk), range(chunks), in_flight)
-        return {**who.report(), "key": key}
+        return {**report(who), "key": key}
 
     async def call(self, attacker: int, operation: str, args: list) -> str:
         """One message-cache call; an argument ``{"bytes": n}`` is n zero bytes."""
@@ -244,7 +129,7 @@ class Attacks:
         or ``malformed`` (garbage after a header, a truncated section, a flipped section, a
         lying msgpack length)."""
         who = self.attackers[attacker]
-        frames = {"bomb": lambda: [bomb(who.id, who.target, declared)], "malformed": lambda: malformed(who.id, who.target)}[kind]()
+        frames = {"bomb": lambda: [bomb(who.id, who.target, declared, "services.built-in.no_such_method")], "malformed": lambda: malformed(who.id, who.target)}[kind]()
         for _ in range(count):
             for frame in frames:
                 await who.pacer.acquire()
@@ -256,7 +141,7 @@ class Attacks:
     async def cached_bomb(self, attacker: int, declared: int) -> str:
         """A bomb as a hybrid sender's cached message: create, two chunks, process."""
         who = self.attackers[attacker]
-        frame, key = bomb(who.id, who.target, declared), new_key(True)
+        frame, key = bomb(who.id, who.target, declared, "services.built-in.no_such_method"), who.new_key(True)
         await (await who.call("create", key, False))
         half = len(frame) // 2
         for index, part in enumerate((frame[:half], frame[half:])):
@@ -285,13 +170,6 @@ class Attacks:
             return {"outcome": result, "took": time.monotonic() - started}
         finally:
             await client.disconnect()
-
-
-def bomb(sender: str, target: str, declared: int) -> bytes:
-    """A hybrid frame calling a method that does not exist with one zstd-compressed array of ``declared`` zero bytes."""
-    header = {"type": "method", "from": sender, "to": target, "method": "services.built-in.no_such_method"}
-    extra = {"args": [np.zeros(declared, np.uint8)], "with_kwargs": False}
-    return hypha_arrow.encode_message(header, extra, config=hypha_arrow.Config(compression_algorithm="zstd"))
 
 
 def malformed(sender: str, target: str) -> list[bytes]:
