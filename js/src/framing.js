@@ -6,7 +6,7 @@
  */
 import { DecodeError } from "./errors.js";
 import { decodeObject, objectEnd } from "./msgpack.js";
-import { resolveOptions } from "./options.js";
+import { DEFAULTS, resolveOptions } from "./options.js";
 import { decodeSection } from "./section.js";
 import { decodeColumn } from "./families/index.js";
 import { fromStockForms } from "./stock_forms.js";
@@ -181,6 +181,34 @@ function pathText(_key, value) {
 
 function isPlaceholder(value, index) {
   return value !== null && typeof value === "object" && value._rtype === "ndarray" && value._rdtype === PLACEHOLDER_DTYPE && value._rcolumn === index;
+}
+
+/**
+ * A chunked message's parts as one frame, laid out so that the section behind its first two
+ * objects starts at an 8-byte aligned address: decoding then views the section where it lies
+ * instead of copying it once more to align it. Falls back to a plain layout when the first part
+ * does not hold both objects whole (the decoder still aligns, and still checks everything).
+ * @param {Uint8Array[]} parts
+ */
+export function joinFrame(parts) {
+  let size = 0;
+  for (const part of parts) size += part.length;
+  const shift = parts.length ? (ALIGNMENT - (sectionStart(parts[0]) % ALIGNMENT)) % ALIGNMENT : 0;
+  const frame = new Uint8Array(new ArrayBuffer(size + shift), shift, size);
+  let position = 0;
+  for (const part of parts) {
+    frame.set(part, position);
+    position += part.length;
+  }
+  return frame;
+}
+
+function sectionStart(first) {
+  try {
+    return objectEnd(first, objectEnd(first, 0, DEFAULTS.maxDepth + 2), DEFAULTS.maxDepth + 2);
+  } catch {
+    return 0; // not both objects in the first part, or not msgpack: the decoder will say what is wrong
+  }
 }
 
 /** The section in memory at an 8-byte aligned address, copied once if it is not. */
