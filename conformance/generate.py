@@ -618,7 +618,17 @@ def malformed_cases() -> list[Malformed]:
         new = _replaced_column(batch, 0, metadata=metadata)
         return _stream(new.schema, [new])
 
+    def nulls_without_bytes(batch: pa.RecordBatch) -> bytes:
+        keys, rows = 200, 60_000
+        values = pa.StructArray.from_arrays([pa.nulls(rows)] * keys, names=[f"k{i}" for i in range(keys)])
+        meta = json.loads(batch.schema.field(0).metadata[b"hypha_arrow"])
+        metadata = {b"hypha_arrow": json.dumps({"kind": "records", "columns": keys, **{k: v for k, v in meta.items() if k not in ("kind", "columns", "layouts")}}).encode()}
+        new = _replaced_column(batch, 0, values, metadata)
+        return _stream(new.schema, [new])
+
     return [
+        Malformed("records_nulls_without_bytes", "records_one_layout", _edit_section(nulls_without_bytes),
+                  "records of 200 null-type keys x 60,000 rows: 12 million values from a few KB (section 6's bound on elements without bytes)"),
         Malformed("truncated_section", "ndarray_int32", lambda f: f[:-16], "the frame ends 16 bytes before the section the descriptor announces"),
         Malformed("truncated_skeleton", "ndarray_int32", lambda f: f[:40], "the frame ends inside the skeleton's msgpack"),
         Malformed("truncated_message", "message_hybrid", lambda f: f[:-16], "a message frame cut 16 bytes short", kind="message"),

@@ -160,7 +160,7 @@ def _encode_walked(prefix: bytes, value: Any, config: Config, standalone: bool) 
         )
     if standalone:
         skeleton = {VALUE_KEY: skeleton}
-    encoded = section.encode(extraction.columns, config)
+    encoded = section.encode(extraction.columns, config, [format_path(path) for path in extraction.paths])
     descriptor = {
         "version": FORMAT_VERSION,
         "length": encoded.size,

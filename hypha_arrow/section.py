@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,11 +18,15 @@ import pyarrow as pa
 
 from . import compression, ipc_guard
 from .config import Config
-from .errors import DecodeError
+from .errors import DecodeError, EncodeError
 from .families import EXTENSIONS, Column
 
 META_KEY = b"hypha_arrow"
 _END_OF_STREAM = 8
+BYTELESS_FREE = 1 << 20
+BYTELESS_PER_BYTE = 8
+"""Elements without bytes (wire format section 6) a section may hold: ``max(BYTELESS_FREE,
+BYTELESS_PER_BYTE * B)``, so what a few bytes can make a decoder build stays proportional."""
 
 
 @dataclass
@@ -33,17 +38,59 @@ class EncodedSection:
     write_into: Callable[[pa.Buffer], None]
 
 
-def encode(columns: list[Column], config: Config) -> EncodedSection:
+def encode(columns: list[Column], config: Config, paths: list[str]) -> EncodedSection:
+    """The section of ``columns``; ``paths`` name them in errors."""
     batch = _batch(columns)
     codec = compression.choose(config, [b for column in batch.columns for b in _buffers(column)])
     options = pa.ipc.IpcWriteOptions(compression=_codec(codec, config.compression_level))
     if codec is None:
         size = _plain_size(batch, options)
+        _check_byteless_to_send(columns, paths, size)
         return EncodedSection(size, None, lambda target: _write_exactly(batch, options, target, size))
     sink = pa.BufferOutputStream()
     _write(batch, options, sink)
     data = sink.getvalue()
+    inflated = ipc_guard.scan(data, sys.maxsize, EXTENSIONS).inflated_bytes
+    _check_byteless_to_send(columns, paths, max(data.size, inflated))
     return EncodedSection(data.size, codec, lambda target: pa.FixedSizeBufferWriter(target).write(data))
+
+
+_LIST_TYPES = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list, pa.types.is_list_view, pa.types.is_large_list_view)
+
+
+def byteless_allowance(section_bytes: int) -> int:
+    return max(BYTELESS_FREE, BYTELESS_PER_BYTE * section_bytes)
+
+
+def byteless_elements(array: pa.Array) -> int:
+    """The summed lengths of the null-type arrays and field-less struct arrays in ``array``, at
+    every level: values a decoder builds without a byte of theirs on the wire."""
+    kind = array.type
+    if isinstance(kind, pa.BaseExtensionType):
+        return byteless_elements(array.storage)
+    if pa.types.is_null(kind) or (pa.types.is_struct(kind) and kind.num_fields == 0):
+        return len(array)
+    if pa.types.is_dictionary(kind):
+        return byteless_elements(array.dictionary)
+    if pa.types.is_map(kind):
+        return byteless_elements(array.keys) + byteless_elements(array.items)
+    if any(test(kind) for test in _LIST_TYPES):
+        return byteless_elements(array.values)
+    if pa.types.is_struct(kind) or pa.types.is_union(kind):
+        return sum(byteless_elements(array.field(i)) for i in range(kind.num_fields))
+    return 0
+
+
+def _check_byteless_to_send(columns: list[Column], paths: list[str], section_bytes: int) -> None:
+    allowance, total = byteless_allowance(section_bytes), 0
+    for column, path in zip(columns, paths):
+        total += byteless_elements(column.values)
+        if total > allowance:
+            raise EncodeError(
+                f"{total} null values (null-type or field-less columns) with {section_bytes} bytes of data: over the "
+                f"max({BYTELESS_FREE}, {BYTELESS_PER_BYTE} x bytes) a decoder accepts (it would build them from no bytes)",
+                path,
+            )
 
 
 def _write_exactly(batch: pa.RecordBatch, options: pa.ipc.IpcWriteOptions, target: pa.Buffer, size: int) -> None:
@@ -99,7 +146,7 @@ def _write(batch: pa.RecordBatch, options: pa.ipc.IpcWriteOptions, sink: pa.Nati
 
 def decode(section: pa.Buffer, config: Config) -> list[Column]:
     """The columns of a section, validated in full before any is turned into Python values."""
-    ipc_guard.scan(section, config.max_decompressed_bytes, EXTENSIONS)
+    layout = ipc_guard.scan(section, config.max_decompressed_bytes, EXTENSIONS)
     try:
         reader = pa.ipc.open_stream(section)
         schema = reader.schema
@@ -110,6 +157,9 @@ def decode(section: pa.Buffer, config: Config) -> list[Column]:
         raise DecodeError(f"Arrow section: {error}") from None
     if batch.num_rows != 1:
         raise DecodeError(f"Arrow section must hold one row, found {batch.num_rows}")
+    byteless, measure = sum(map(byteless_elements, batch.columns)), max(section.size, layout.inflated_bytes)
+    if byteless > byteless_allowance(measure):
+        raise DecodeError(f"Arrow section holds {byteless} elements without bytes, over max({BYTELESS_FREE}, {BYTELESS_PER_BYTE} x {measure})")
     return [_column(index, field, batch.column(index)) for index, field in enumerate(schema)]
 
 

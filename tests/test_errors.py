@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import struct
+import time
 
 import msgpack
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from pandas.testing import assert_frame_equal
 
 import hypha_arrow
 from hypha_arrow import section
 from hypha_arrow.families import Column
 from hypha_arrow.families.ndarray import NdarrayFamily
-from hypha_arrow.framing import DESCRIPTOR_KEY
+from hypha_arrow.framing import DESCRIPTOR_KEY, FORMAT_VERSION
+from hypha_arrow.rpc.stock_forms import placeholder
 from tests.support.extension_types import recording_type
 from tests.support.frames import join, split
 
@@ -277,7 +281,7 @@ def test_bytearray_and_contiguous_memoryviews_arrive_as_bytes_as_msgpack_does(si
 def test_metadata_nested_past_the_json_module_stack_is_refused() -> None:
     header, skeleton, _ = split(hypha_arrow.encode_message(HEADER, {"args": [pd.DataFrame({"a": np.arange(500)})]}))
     column = pa.StructArray.from_arrays([pa.array(np.arange(500))], names=["a"])
-    forged = section.encode([Column("dataframe", column, {}, {b"pandas": b"[" * 100_000})], hypha_arrow.Config())
+    forged = section.encode([Column("dataframe", column, {}, {b"pandas": b"[" * 100_000})], hypha_arrow.Config(), ["value"])
     data = bytearray(forged.size)
     forged.write_into(pa.py_buffer(data))
     with pytest.raises(hypha_arrow.DecodeError, match="RecursionError"):
@@ -372,3 +376,41 @@ def test_compressed_dictionary_over_the_limit_is_refused() -> None:
     with pytest.raises(hypha_arrow.DecodeError, match="max_decompressed_bytes"):
         hypha_arrow.decode(frame, config=hypha_arrow.Config(max_decompressed_bytes=5_000_000))
     assert hypha_arrow.decode(frame).column("labels").equals(pa.chunked_array([labels]))
+
+
+def null_records_frame(keys: int, rows: int) -> bytes:
+    """Records whose key columns are all of the null type: a few KB declaring ``keys * rows`` values."""
+    values = pa.StructArray.from_arrays([pa.nulls(rows)] * keys, names=[f"k{i}" for i in range(keys)])
+    column = pa.LargeListArray.from_arrays(pa.array([0, rows], pa.int64()), values)
+    meta = json.dumps({"kind": "records", "columns": keys}).encode()
+    schema = pa.schema([pa.field("0", column.type, nullable=False, metadata={b"hypha_arrow": meta})])
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema) as writer:
+        writer.write_batch(pa.record_batch([column], schema=schema))
+    section = sink.getvalue().to_pybytes()
+    descriptor = {"version": FORMAT_VERSION, "length": len(section), "compression": None, "columns": [["value"]], "pad": b""}
+    return msgpack.packb({"value": placeholder(0), DESCRIPTOR_KEY: descriptor}) + section
+
+
+def test_values_declared_without_bytes_are_bounded_by_the_section_size() -> None:
+    """Section 6: 12 million Nones from a 12 KB frame would cost the decoder gigabytes and seconds."""
+    frame = null_records_frame(200, 60_000)
+    assert len(frame) < 20_000
+    started = time.monotonic()
+    with pytest.raises(hypha_arrow.DecodeError, match="elements without bytes"):
+        hypha_arrow.decode(frame)
+    assert time.monotonic() - started < 1.0
+    assert hypha_arrow.decode(null_records_frame(4, 1000)) == [dict.fromkeys(["k0", "k1", "k2", "k3"])] * 1000
+
+
+def test_the_sender_refuses_what_the_bound_on_values_without_bytes_would_refuse() -> None:
+    nones = pd.DataFrame({"a": [None] * 1_000_000, "b": [None] * 1_000_000})
+    with pytest.raises(hypha_arrow.EncodeError, match="null values") as refused:
+        hypha_arrow.encode({"frame": nones})
+    assert refused.value.path == "value['frame']"
+    with_data = nones.assign(x=np.arange(1_000_000.0))
+    assert_frame_equal(hypha_arrow.decode(hypha_arrow.encode(with_data)), with_data, check_exact=True)
+    rows = [{"id": i, "none": None} for i in range(3000)]
+    frame = hypha_arrow.encode(rows)
+    assert "null" not in hypha_arrow.inspect(frame)["section"]["columns"][0]["type"], "all-None record keys are cells"
+    assert hypha_arrow.decode(frame) == rows

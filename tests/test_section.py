@@ -21,7 +21,7 @@ COLUMNS = [
 
 
 def written(columns: list[Column], config: hypha_arrow.Config = CONFIG) -> tuple[section.EncodedSection, pa.Buffer]:
-    encoded = section.encode(columns, config)
+    encoded = section.encode(columns, config, [f"column {i}" for i in range(len(columns))])
     target = pa.allocate_buffer(encoded.size)
     encoded.write_into(target)
     return encoded, target
@@ -83,3 +83,20 @@ def test_more_columns_than_max_columns_are_refused() -> None:
     _, data = written(COLUMNS)
     with pytest.raises(hypha_arrow.DecodeError, match="3 columns, over max_columns=2"):
         section.decode(data, hypha_arrow.Config(max_columns=2))
+
+
+@pytest.mark.parametrize(
+    ("array", "expected"),
+    [
+        (pa.nulls(7), 7),
+        (pa.array([{"a": None}, {"a": None}], pa.struct([("a", pa.null())])), 2),
+        (pa.array([{}, {}, {}], pa.struct([])), 3),
+        (pa.array([[None, None], [None]], pa.large_list(pa.null())), 3),
+        (pa.DictionaryArray.from_arrays(pa.array([0, 0, 0]), pa.nulls(2)), 2),
+        (pa.array(np.arange(10)), 0),
+        (pa.array([{"x": 1, "n": None}], pa.struct([("x", pa.int64()), ("n", pa.null())])), 1),
+    ],
+    ids=["nulls", "struct-of-nulls", "empty-struct", "list-of-nulls", "dictionary-of-nulls", "ints", "mixed-struct"],
+)
+def test_byteless_elements_count_what_arrives_without_bytes(array: pa.Array, expected: int) -> None:
+    assert section.byteless_elements(array) == expected

@@ -102,8 +102,6 @@ def _column(values: list[Any], config: Config) -> tuple[pa.Array, dict[bytes, by
         array = to_arrow(kind, values, config)
         if array is not None:
             return array, None
-    elif kind is None and all(v is None for v in values):
-        return pa.nulls(len(values)), None
     packer = cells.packer(tuples=False)
     packed = []
     for row, value in enumerate(values):
