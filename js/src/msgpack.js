@@ -84,11 +84,27 @@ export function decodeObject(bytes) {
 const STAND_IN = "\u0000hypha-arrow key ";
 const REORDERED = /^\d+$/; // integer-like keys: an object lists them first, in numeric order
 
+/**
+ * @msgpack/msgpack refuses a `__proto__` key before its key converter sees it (assigning it
+ * would replace the object's prototype). Python sends it as any other key, so the key decoder
+ * hands it over boxed, the converter stands it in, and the map is rebuilt with it as an own key.
+ */
+const PROTO = "__proto__";
+const PROTO_KEY = Object.freeze(new String(PROTO));
+const LIBRARY_KEYS = new Decoder().keyDecoder; // @msgpack/msgpack's own cache of short keys
+const PROTO_KEY_DECODER = {
+  canBeCached: (byteLength) => LIBRARY_KEYS.canBeCached(byteLength),
+  decode(bytes, offset, byteLength) {
+    const text = LIBRARY_KEYS.decode(bytes, offset, byteLength);
+    return text === PROTO ? PROTO_KEY : text;
+  },
+};
+
 export class MsgpackDecoder {
   /** @param {import("@msgpack/msgpack").ExtensionCodec} [extensionCodec] */
   constructor(extensionCodec) {
     this.keys = [];
-    this.decoder = new Decoder({ useBigInt64: true, extensionCodec, mapKeyConverter: (key) => this.standIn(key) });
+    this.decoder = new Decoder({ useBigInt64: true, extensionCodec, keyDecoder: PROTO_KEY_DECODER, mapKeyConverter: (key) => this.standIn(key) });
   }
 
   decode(bytes) {
@@ -105,6 +121,7 @@ export class MsgpackDecoder {
 
   standIn(key) {
     if (typeof key === "string" && !REORDERED.test(key) && !key.startsWith(STAND_IN)) return key;
+    if (key === PROTO_KEY) key = PROTO;
     if (!(typeof key === "string" || typeof key === "number" || typeof key === "bigint" || typeof key === "boolean" || key === null || key instanceof Uint8Array)) {
       throw new DecodeError(`a msgpack map key of type ${describe(key)} is not a str, bin, int, float, bool or nil`);
     }
@@ -157,6 +174,23 @@ export class FrameEncoder extends Encoder {
     super({ useBigInt64: true, ignoreUndefined: false, extensionCodec });
   }
 
+  /** A string refused by `encodeString` gets its place in `value`, looked for only then. */
+  encode(value) {
+    try {
+      return super.encode(value);
+    } catch (error) {
+      if (!(error instanceof IllFormedString)) throw error;
+      const path = pathTo(value, error.text);
+      throw new EncodeError(path ? `${error.reason}, at ${path}` : error.reason);
+    }
+  }
+
+  /** Every string msgpack writes, map keys included, must have a UTF-8 form (see `checkWellFormed`). */
+  encodeString(text) {
+    if (!text.isWellFormed()) throw new IllFormedString(text);
+    super.encodeString(text);
+  }
+
   /**
    * An integer as a msgpack int at any size: with `useBigInt64` @msgpack/msgpack writes safe
    * integers from 2^32 (and below -2^31) as float64, so Python would read 4294967296.0.
@@ -196,6 +230,52 @@ export class FrameEncoder extends Encoder {
 }
 
 const INT64 = [-(2n ** 63n), 2n ** 64n - 1n];
+
+/**
+ * Throws unless `text` is well-formed UTF-16. A lone surrogate has no UTF-8 form: @msgpack/msgpack
+ * and apache-arrow would write U+FFFD in its place (two such keys then become one), and Python's
+ * encoder refuses such strings.
+ * @param {string} text
+ * @param {string | null} [path] where it sits
+ * @param {string} [what] what it is there ("a key")
+ */
+export function checkWellFormed(text, path = null, what = "a string") {
+  if (!text.isWellFormed()) throw new EncodeError(loneSurrogate(text, what), path);
+}
+
+const LONE = /\p{Cs}/u;
+
+function loneSurrogate(text, what = "a string") {
+  const chars = [...text]; // a lone surrogate stays one item of its own
+  const at = chars.findIndex((char) => LONE.test(char));
+  return `${what} with a lone surrogate (U+${chars[at].charCodeAt(0).toString(16).toUpperCase()} at character ${at}) has no UTF-8 form`;
+}
+
+/** `key` for a path, lone surrogates escaped (printed, they would all look like U+FFFD). */
+function printable(key) {
+  return key.replace(/\p{Cs}/gu, (char) => `\\u${char.charCodeAt(0).toString(16)}`);
+}
+
+class IllFormedString extends EncodeError {
+  constructor(text) {
+    super(loneSurrogate(text));
+    this.text = text;
+  }
+}
+
+/** Where `text` sits in `value` (as a value or a key), as `['a'][0]`; null if not found. */
+function pathTo(value, text, depth = 0) {
+  if (value === text) return "";
+  if (value === null || typeof value !== "object" || depth > 1024) return null;
+  const entries = value instanceof Map ? [...value] : Array.isArray(value) ? value.map((item, i) => [i, item]) : Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null ? Object.entries(value) : [];
+  for (const [key, item] of entries) {
+    const step = typeof key === "number" && Array.isArray(value) ? `[${key}]` : `[${typeof key === "string" ? `'${printable(key)}'` : show(key)}]`;
+    if (key === text) return step;
+    const rest = pathTo(item, text, depth + 1);
+    if (rest !== null) return step + rest;
+  }
+  return null;
+}
 
 /**
  * Throws unless msgpack packs every key of `map` as a map key Python reads back as the same

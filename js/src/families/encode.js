@@ -5,6 +5,7 @@ import { Bool, DenseUnion, Field, FixedSizeBinary, Float16, Float32, Float64, In
 import { CellPacker } from "../cells.js";
 import { concatData } from "../concat.js";
 import { EncodeError } from "../errors.js";
+import { checkWellFormed } from "../msgpack.js";
 import { NDArray, checkedDtype, fixedWidthBytes, isBareTypedArray } from "../ndarray.js";
 import { uses } from "../options.js";
 import { ORIGINS } from "./arrow.js";
@@ -73,13 +74,15 @@ function listColumn(values, config) {
   const kind = typeOf(values, FLOAT_LISTS.has(values));
   if (kind === null || estimatedBytes(values, kind) < config.binaryThreshold) return null;
   if (kind === "str" ? !uses(config, "strings") : !(uses(config, "arrays") && config.typedArrayOptimization)) return null;
+  if (kind === "str") checkStrings(values, (i) => `[${i}]`);
   return { kind: "list", meta: {}, metadata: new Map(), data: arrowData(values, kind) };
 }
 
 /**
  * A list of plain objects as 4.5's struct: a key whose values are all of one type (or null)
  * as that Arrow type, any other key as cells (a Tuple packed as a plain array, as msgpack
- * would send it). Null, when a value cannot be a cell: the rows then stay msgpack.
+ * would send it), also a key whose values are all null (section 8: a column of nulls only
+ * would be one of no bytes). Null, when a value cannot be a cell: the rows then stay msgpack.
  */
 function recordsColumn(rows, config) {
   if (!rows.every(isRecord)) return null;
@@ -87,9 +90,13 @@ function recordsColumn(rows, config) {
   const index = new Map();
   const layouts = [];
   const layoutIds = new Map();
-  const rowLayout = rows.map((row) => {
+  const rowLayout = rows.map((row, i) => {
     const keys = Object.keys(row);
-    for (const key of keys) if (!index.has(key)) index.set(key, names.push(key) - 1);
+    for (const key of keys) {
+      if (index.has(key)) continue;
+      checkWellFormed(key, `[${i}]`, "a key");
+      index.set(key, names.push(key) - 1);
+    }
     const signature = keys.join("\u0000");
     if (!layoutIds.has(signature)) layoutIds.set(signature, layouts.push(keys.map((key) => index.get(key))) - 1);
     return layoutIds.get(signature);
@@ -99,11 +106,12 @@ function recordsColumn(rows, config) {
   const columns = names.map((name) => rows.map((row) => (Object.hasOwn(row, name) ? row[name] : null)));
   const floats = FLOAT_KEYS.get(rows);
   const kinds = columns.map((column, k) => typeOf(column, floats?.has(names[k])));
-  const asCells = kinds.map((kind, k) => kind === null && columns[k].some((v) => v !== null));
+  kinds.forEach((kind, k) => kind === "str" && checkStrings(columns[k], (i) => `[${i}]['${names[k]}']`));
+  const asCells = kinds.map((kind) => kind === null);
   let children;
   try {
     const packer = new CellPacker({ tuples: false });
-    children = columns.map((column, k) => (asCells[k] ? cellData(rows, names[k], packer) : arrowData(column, kinds[k] ?? "bool")));
+    children = columns.map((column, k) => (asCells[k] ? cellData(rows, names[k], packer) : arrowData(column, kinds[k])));
   } catch (error) {
     if (error instanceof EncodeError) return null;
     throw error;
@@ -169,6 +177,7 @@ function objectColumn(array) {
   const elements = array.data;
   const strings = elements.every((v) => v === null || typeof v === "string");
   const blobs = elements.every((v) => v === null || v instanceof Uint8Array);
+  checkStrings(elements, (position) => where(position, array.shape, array.order));
   if (strings) return column(array, vectorFromArray(elements, new LargeUtf8()).data[0]);
   if (blobs) return column(array, vectorFromArray(elements, new LargeBinary()).data[0]);
   if (elements.every((v) => v === null || typeof v === "string" || v instanceof Uint8Array)) return column(array, stringBytesUnion(elements));
@@ -193,6 +202,13 @@ function stringBytesUnion(elements) {
   return makeData({ type, length: elements.length, nullCount: 0, typeIds, valueOffsets: offsets, children });
 }
 
+/** Throws at the first string in `values` with no UTF-8 form; `pathOf(i)` says where value `i` sits. */
+function checkStrings(values, pathOf) {
+  for (let i = 0; i < values.length; i++) {
+    if (typeof values[i] === "string") checkWellFormed(values[i], pathOf(i));
+  }
+}
+
 /** Where element `position` (in `order`) of an array of `shape` sits: `[i][j]`. */
 function where(position, shape, order) {
   const index = new Array(shape.length);
@@ -207,6 +223,7 @@ function where(position, shape, order) {
 /** A Table as 4.2's struct (its batches joined); a Table decoded from a DataFrame goes back as that DataFrame. */
 function tableColumn(table) {
   const origin = ORIGINS.get(table);
+  checkSchemaStrings(table.schema.fields, table.schema.metadata);
   const type = new Struct(table.schema.fields);
   const batches = table.batches.map((batch) => batch.data);
   const data = batches.length ? joinedChunks(batches, "record batches") : vectorFromArray([], type).data[0];
@@ -217,10 +234,23 @@ function tableColumn(table) {
 /** A Vector as an Arrow array (4.3); one of several chunks, or one that came as a ChunkedArray, as a ChunkedArray. */
 function vectorColumn(vector) {
   const origin = ORIGINS.get(vector);
+  checkSchemaStrings(vector.type.children ?? [], origin?.field?.metadata);
   const chunked = vector.data.length !== 1 || origin?.kind === "chunked_array";
   const meta = chunked ? { chunks: vector.data.map((chunk) => chunk.length) } : {};
   const data = vector.data.length ? joinedChunks(vector.data, "chunks") : vectorFromArray([], vector.type).data[0];
   return { kind: chunked ? "chunked_array" : "array", meta, metadata: new Map(), itemMetadata: origin?.field?.metadata, data };
+}
+
+/** Field names and metadata at any depth, which apache-arrow's writer would write with U+FFFD for a lone surrogate. */
+function checkSchemaStrings(fields, metadata = new Map()) {
+  for (const [key, text] of metadata) {
+    checkWellFormed(key, null, "a metadata key");
+    checkWellFormed(text, null, `metadata ${JSON.stringify(key)}`);
+  }
+  for (const field of fields) {
+    checkWellFormed(field.name ?? "", null, "a field name");
+    checkSchemaStrings(field.type.children ?? [], field.metadata);
+  }
 }
 
 function joinedChunks(chunks, what) {

@@ -48,7 +48,11 @@ export function decodeRecords(column, config) {
     const layout = order[layoutOf === null ? 0 : layoutOf.get(i)];
     if (layout === undefined) throw new DecodeError(`record ${i} names layout ${layoutOf.get(i)}, only ${order.length} are listed`);
     const row = {};
-    for (const k of layout) row[names[k]] = cellsOf[k][i];
+    for (const k of layout) {
+      // assigning `__proto__` would replace the row's prototype: it is a key like any other here
+      if (names[k] === "__proto__") Object.defineProperty(row, "__proto__", { value: cellsOf[k][i], writable: true, enumerable: true, configurable: true });
+      else row[names[k]] = cellsOf[k][i];
+    }
     rows[i] = row;
   }
   const floats = names.filter((_, k) => columns[k].type.typeId === Type.Float && String(columns[k].type) === "Float64");
