@@ -28,6 +28,10 @@ export function pyarrowType(type, metadata) {
       return "binary";
     case Type.LargeBinary:
       return "large_binary";
+    case Type.Utf8View:
+      return "string_view";
+    case Type.BinaryView:
+      return "binary_view";
     case Type.FixedSizeBinary:
       return `fixed_size_binary[${type.byteWidth}]`;
     case Type.Timestamp:

@@ -3,7 +3,8 @@
  * as one list row, so a Table of several record batches (DuckDB-WASM and streaming readers
  * make them) or a chunked Vector is joined before it is sent. Buffers are copied once; what
  * cannot be joined exactly (unions; dictionaries of other than strings that differ between
- * chunks) is refused. apache-arrow's slices keep `offset` for the validity bitmap (and boolean
+ * chunks) is refused. String and binary views keep their chunks' data buffers, each view
+ * pointed at its own. apache-arrow's slices keep `offset` for the validity bitmap (and boolean
  * values) and cut the value, offset and type-id buffers, so those start at element 0.
  */
 import { Type, makeData, vectorFromArray } from "apache-arrow";
@@ -32,6 +33,9 @@ export function concatData(chunks) {
       const [valueOffsets, ranges] = joinedOffsets(chunks);
       return makeData({ ...base, valueOffsets, data: joined(chunks.map((c, k) => c.values.subarray(...ranges[k]))) });
     }
+    case Type.Utf8View:
+    case Type.BinaryView:
+      return makeData({ ...base, views: joinedViews(chunks), variadicBuffers: chunks.flatMap((c) => c.variadicBuffers) });
     case Type.List:
     case Type.LargeList:
     case Type.Map: {
@@ -123,6 +127,27 @@ function joinedOffsets(chunks) {
   out[at] = wide ? BigInt(base) : base;
   return [out, ranges];
 }
+
+/**
+ * Views (16 bytes each: a length, then up to 12 bytes inline, or a prefix, a buffer index and an
+ * offset) end to end, each out-of-line view's buffer index moved past the earlier chunks' buffers.
+ */
+function joinedViews(chunks) {
+  const out = joined(chunks.map((c) => c.values.subarray(0, c.length * VIEW_BYTES)));
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  let at = 0;
+  let buffers = 0;
+  for (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i++, at += VIEW_BYTES) {
+      if (view.getInt32(at, true) > INLINE_BYTES) view.setInt32(at + 8, view.getInt32(at + 8, true) + buffers, true);
+    }
+    buffers += chunk.variadicBuffers.length;
+  }
+  return out;
+}
+
+const VIEW_BYTES = 16;
+const INLINE_BYTES = 12;
 
 /** Bitmaps (`[bits or null for all set, bit offset, length]`) end to end. */
 function joinedBits(parts) {
