@@ -8,7 +8,7 @@ import { DecodeError } from "./errors.js";
 import { decodeObject, objectEnd } from "./msgpack.js";
 import { DEFAULTS, resolveOptions } from "./options.js";
 import { decodeSection } from "./section.js";
-import { decodeColumn } from "./families/index.js";
+import { decodeColumn, formatPath } from "./families/index.js";
 import { fromStockForms } from "./stock_forms.js";
 
 export const DESCRIPTOR_KEY = "__hypha_arrow__";
@@ -46,7 +46,7 @@ export function decode(bytes, options) {
   let value = frame.read();
   const hybrid = isSkeleton(value);
   if (!hybrid && frame.end !== frame.size) throw new DecodeError(`${frame.size - frame.end} unexpected bytes after the value`);
-  value = fromStockForms(value);
+  value = fromStockForms(value, (steps) => formatPath(hybrid ? steps : [VALUE_KEY, ...steps]));
   if (hybrid) {
     resolveSection(frame, value, config);
     const keys = value instanceof Map ? [...value.keys()].map(String) : Object.keys(value);

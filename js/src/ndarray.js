@@ -33,6 +33,25 @@ export function isBareTypedArray(value) {
   return ArrayBuffer.isView(value) && !(value instanceof Uint8Array) && TYPED_DTYPES.has(value.constructor);
 }
 
+/** numpy's limit on dimensions (NPY_MAXDIMS, numpy 2): Python refuses more. */
+export const MAX_DIMENSIONS = 64;
+const MAX_BYTES = 2n ** 63n - 1n;
+
+/**
+ * What numpy would refuse in `shape`, or null: more than 64 dimensions, a dimension that is not
+ * a safe non-negative integer, or (as numpy's "array is too big") nonzero dimensions whose
+ * product times `itemsize` exceeds int64, zero-size arrays included.
+ */
+export function shapeProblem(shape, itemsize = 1) {
+  if (!Array.isArray(shape) || !shape.every((n) => Number.isSafeInteger(n) && n >= 0)) {
+    return `shape must be an array of non-negative integers, got ${JSON.stringify(shape, (_k, v) => (typeof v === "bigint" ? String(v) : v))?.slice(0, 200)}`;
+  }
+  if (shape.length > MAX_DIMENSIONS) return `shape has ${shape.length} dimensions, numpy allows at most ${MAX_DIMENSIONS}`;
+  let bytes = BigInt(itemsize);
+  for (const n of shape) if (n > 0 && (bytes *= BigInt(n)) > MAX_BYTES) return `shape ${JSON.stringify(shape)} of ${itemsize}-byte elements is larger than numpy's maximum array size`;
+  return null;
+}
+
 export class NDArray {
   /**
    * @param {ArrayBufferView | string[] | unknown[]} data the elements, in `order`
@@ -45,9 +64,8 @@ export class NDArray {
     if (inferred === undefined) {
       throw new TypeError(`NDArray: no default dtype for ${data?.constructor?.name}; give one`);
     }
-    if (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n >= 0)) {
-      throw new TypeError(`NDArray: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
-    }
+    const problem = shapeProblem(shape);
+    if (problem !== null) throw new TypeError(`NDArray: ${problem}`);
     if (order !== "C" && order !== "F") throw new TypeError(`NDArray: order must be "C" or "F", got ${order}`);
     this.data = data;
     this.shape = shape;
@@ -123,7 +141,19 @@ export function ownOrderBytes(data, dtype) {
   return bytes;
 }
 
-const DTYPE = /^([<>|=])([a-zA-Z])(\d+)(\[\w+\])?$/;
+/** Whether `buffer` was transferred away: Node 20 has no `ArrayBuffer.prototype.detached`, but a view on it cannot be made. */
+function isDetached(buffer) {
+  try {
+    new Uint8Array(buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+const DTYPE = /^([<>|=])([a-zA-Z])(\d+)(\[(\w+)\])?$/;
+/** numpy's datetime64 / timedelta64 units (with an optional multiple: `[10ms]`); no other kind takes one. */
+const TIME_UNIT = /^\d*(Y|M|W|D|h|m|s|ms|us|ns|ps|fs|as)$/;
 const RAW = /^(f16|c32|V[1-9]\d*)$/;
 
 /**
@@ -135,8 +165,14 @@ const RAW = /^(f16|c32|V[1-9]\d*)$/;
 export function checkedDtype(array) {
   const match = DTYPE.exec(array.dtype) ?? (array.dtype === "|O" ? [null, "|", "O", "0"] : null);
   if (!match) throw new EncodeError(`NDArray dtype ${JSON.stringify(array.dtype)} is not a numpy dtype.str`);
-  const [, byteOrder, kind, digits] = match;
+  const [, byteOrder, kind, digits, , unit] = match;
   const itemsize = Number(digits);
+  if (unit !== undefined && kind !== "M" && kind !== "m") throw new EncodeError(`NDArray dtype ${array.dtype}: numpy gives a unit only to datetime64 and timedelta64`);
+  if (unit !== undefined && !TIME_UNIT.test(unit)) throw new EncodeError(`NDArray dtype ${array.dtype}: numpy has no time unit ${JSON.stringify(unit)}`);
+  // checked again here, not only by the constructor: `shape` may have been changed since
+  const problem = shapeProblem(array.shape, kind === "U" ? 4 * itemsize : kind === "O" ? 8 : Math.max(itemsize, 1));
+  if (problem !== null) throw new EncodeError(`NDArray ${problem}`);
+  if (array.order !== "C" && array.order !== "F") throw new EncodeError(`NDArray order must be "C" or "F", got ${JSON.stringify(array.order)}`);
   const size = array.size;
   if (kind === "U" || kind === "S" || kind === "O") {
     if (!Array.isArray(array.data) || array.data.length !== size) throw new EncodeError(`an NDArray of ${array.dtype} and shape ${JSON.stringify(array.shape)} needs an Array of ${size} elements`);
@@ -155,5 +191,7 @@ export function checkedDtype(array) {
   if (!(array.data instanceof View) || array.data.length !== count) {
     throw new EncodeError(`an NDArray of ${array.dtype} and shape ${JSON.stringify(array.shape)} needs a ${View.name} of ${count} elements, got ${array.data?.constructor?.name} of ${array.data?.length}`);
   }
+  if (isDetached(array.data.buffer)) throw new EncodeError("the NDArray's buffer is detached (transferred): its elements are gone");
+  if (kind === "b" && array.data.some((byte) => byte > 1)) throw new EncodeError(`an NDArray of ${array.dtype} holds bytes other than 0 and 1, which numpy does not read back as they are`);
   return { byteOrder, kind, itemsize };
 }

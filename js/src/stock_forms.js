@@ -3,7 +3,7 @@
  * arrays below the threshold: in a standalone frame they become `NDArray`s.
  */
 import { DecodeError, EncodeError } from "./errors.js";
-import { ELEMENT_ARRAYS, NDArray, SCALARS, asScalar, checkedDtype, fixedWidthBytes, fixedWidthElements, ownOrderBytes } from "./ndarray.js";
+import { ELEMENT_ARRAYS, NDArray, SCALARS, asScalar, checkedDtype, fixedWidthBytes, fixedWidthElements, ownOrderBytes, shapeProblem } from "./ndarray.js";
 
 const NAMED = new Map([
   ["bool", "|b1"], ["int8", "|i1"], ["uint8", "|u1"], ["int16", "<i2"], ["uint16", "<u2"], ["int32", "<i4"], ["uint32", "<u4"],
@@ -11,16 +11,26 @@ const NAMED = new Map([
   ["float128", "<f16"], ["complex256", "<c32"],
 ]);
 
-/** Every stock ndarray map in `value` (at any depth of arrays and maps) as an `NDArray`. */
-export function fromStockForms(value) {
-  if (Array.isArray(value)) return value.map(fromStockForms);
+/**
+ * Every stock ndarray map in `value` (at any depth of arrays and maps) as an `NDArray`; a form
+ * that is not a valid array is refused with a DecodeError naming where it is, as `formatPath`
+ * (the caller's, which knows the frame's root) writes the steps `path` to it.
+ */
+export function fromStockForms(value, formatPath = () => null, path = []) {
+  if (Array.isArray(value)) return value.map((item, i) => fromStockForms(item, formatPath, [...path, i]));
   if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
   if (value instanceof Map) {
-    for (const [key, item] of value) value.set(key, fromStockForms(item));
+    for (const [key, item] of value) value.set(key, fromStockForms(item, formatPath, [...path, key]));
     return value;
   }
-  if (value._rtype === "ndarray" && value._rvalue instanceof Uint8Array && Array.isArray(value._rshape)) return toNdarray(value);
-  for (const key of Object.keys(value)) value[key] = fromStockForms(value[key]);
+  if (value._rtype === "ndarray" && value._rvalue instanceof Uint8Array && Array.isArray(value._rshape)) {
+    try {
+      return toNdarray(value);
+    } catch (error) {
+      throw new DecodeError(error instanceof DecodeError ? error.reason : `${error.name}: ${error.message}`, formatPath(path));
+    }
+  }
+  for (const key of Object.keys(value)) value[key] = fromStockForms(value[key], formatPath, [...path, key]);
   return value;
 }
 
@@ -51,8 +61,10 @@ export function ndarrayFromBytes(raw, dtype, shape, order) {
   if (!match || !(raw instanceof Uint8Array)) throw new DecodeError(`invalid ndarray dtype ${JSON.stringify(dtype)}`);
   const [, byteOrder, kind, itemsize] = match;
   const View = ELEMENT_ARRAYS.get(`${kind}${itemsize}`) ?? Uint8Array;
-  const count = shape.reduce((a, b) => a * b, 1);
   const width = kind === "U" ? 4 * Number(itemsize) : Number(itemsize);
+  const problem = shapeProblem(shape, Math.max(width, 1));
+  if (problem !== null) throw new DecodeError(`invalid ndarray: ${problem}`);
+  const count = shape.reduce((a, b) => a * b, 1);
   if (raw.length !== count * width) throw new DecodeError(`ndarray of ${raw.length} bytes does not hold ${JSON.stringify(shape)} elements of ${dtype}`);
   if (kind === "U" || kind === "S") return new NDArray(fixedWidthElements(raw, kind, width, byteOrder, count), shape, dtype, order);
   if (raw.length !== count * Number(itemsize)) throw new DecodeError(`ndarray of ${raw.length} bytes does not hold ${JSON.stringify(shape)} elements of ${dtype}`);
@@ -64,20 +76,33 @@ export function ndarrayFromBytes(raw, dtype, shape, order) {
   return new NDArray(new View(copy.buffer), shape, dtype, order);
 }
 
-/** Elements re-laid between C and Fortran order (`toFortran`: from C to F; else from F to C). */
+/**
+ * Elements re-laid between C and Fortran order (`toFortran`: from C to F; else from F to C).
+ * Dimensions of size 1 do not move an element, so they are dropped first, and with at most one
+ * dimension left both orders are the same. Then one pass over the elements in C order, each
+ * one's Fortran position kept up to date by adding the strides (amortised O(1) per element).
+ */
 function relaid(data, shape, perElement, toFortran) {
+  const dims = shape.filter((n) => n !== 1);
+  if (dims.length <= 1 || dims.includes(0)) return data;
+  const fortranStrides = [];
+  let stride = 1;
+  for (const n of dims) {
+    fortranStrides.push(stride);
+    stride *= n;
+  }
   const out = new data.constructor(data.length);
-  const size = shape.reduce((a, b) => a * b, 1);
-  const index = new Array(shape.length).fill(0);
-  for (let c = 0; c < size; c++) {
-    let f = 0;
-    for (let axis = shape.length - 1; axis >= 0; axis--) f = f * shape[axis] + index[axis];
+  const index = new Array(dims.length).fill(0);
+  let f = 0;
+  for (let c = 0; c < stride; c++) {
     for (let k = 0; k < perElement; k++) {
       if (toFortran) out[f * perElement + k] = data[c * perElement + k];
       else out[c * perElement + k] = data[f * perElement + k];
     }
-    for (let axis = shape.length - 1; axis >= 0; axis--) {
-      if (++index[axis] < shape[axis]) break;
+    for (let axis = dims.length - 1; axis >= 0; axis--) {
+      f += fortranStrides[axis];
+      if (++index[axis] < dims[axis]) break;
+      f -= dims[axis] * fortranStrides[axis];
       index[axis] = 0;
     }
   }
