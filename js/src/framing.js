@@ -169,10 +169,31 @@ function step(container, key, path) {
 /** The key of `map` that equals `key` (bin keys are compared by their bytes). */
 function mapKey(map, key) {
   if (!(key instanceof Uint8Array)) return key;
-  for (const candidate of map.keys()) {
-    if (candidate instanceof Uint8Array && candidate.length === key.length && candidate.every((byte, i) => byte === key[i])) return candidate;
+  return binKeys(map).get(bytesText(key)) ?? key;
+}
+
+const BIN_KEYS = new WeakMap();
+
+/** `map`'s bin keys by their bytes, indexed once per map: a path step looks one up, it does not scan them all. */
+function binKeys(map) {
+  let index = BIN_KEYS.get(map);
+  if (index === undefined) {
+    index = new Map();
+    for (const candidate of map.keys()) {
+      if (!(candidate instanceof Uint8Array)) continue;
+      const text = bytesText(candidate);
+      if (!index.has(text)) index.set(text, candidate); // the first of equal keys, as a scan finds it
+    }
+    BIN_KEYS.set(map, index);
   }
-  return key;
+  return index;
+}
+
+/** Bytes as a string of one character per byte, so equal bytes give equal strings. */
+function bytesText(bytes) {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 4096) text += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  return text;
 }
 
 function pathText(_key, value) {
