@@ -79,8 +79,9 @@ class Extraction {
       return out;
     }
     if (isPlainObject(value)) {
+      // defined, not assigned: an own "__proto__" key (JSON.parse makes them) would set the copy's prototype instead
       const out = {};
-      for (const [key, item] of Object.entries(value)) out[key] = this.walk(item, [...path, key], depth + 1);
+      for (const [key, item] of Object.entries(value)) Object.defineProperty(out, key, { value: this.walk(item, [...path, key], depth + 1), enumerable: true, writable: true, configurable: true });
       return out;
     }
     return value;

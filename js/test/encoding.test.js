@@ -164,3 +164,9 @@ test("long doubles, void and structured arrays decoded from Python go back as th
   }
   assert.throws(() => encode({ a: new NDArray(new Uint8Array(7), [1], "|V8") }), /needs its raw bytes, a Uint8Array of 8/);
 });
+
+test("an own __proto__ key (JSON.parse makes them) arrives as a key, beside columns too", () => {
+  const value = JSON.parse(`{"__proto__": {"x": 1}, "a": 1, "rows": [${Array.from({ length: 300 }, (_, i) => `{"__proto__": ${i}}`).join(",")}]}`);
+  value.column = new Float64Array(300);
+  sameInPython(encode(value), `{"__proto__": {"x": 1}, "a": 1, "rows": [{"__proto__": i} for i in range(300)], "column": np.zeros(300)}`);
+});
