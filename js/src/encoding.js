@@ -134,7 +134,7 @@ function framed(prefix, skeleton, extraction, config) {
 function encodeSection(columns, config) {
   const fields = [];
   const lists = columns.map((column, index) => {
-    column = { ...column, data: freshDictionaryIds(column.data) };
+    column = { ...column, data: writable(column.data) };
     const listType = new LargeList(new Field("item", column.data.type, true, column.itemMetadata));
     const metadata = new Map(column.metadata);
     metadata.set(META_KEY, JSON.stringify({ kind: column.kind, ...column.meta }));
@@ -154,13 +154,18 @@ function encodeSection(columns, config) {
 }
 
 /**
- * `data` with a new id for each dictionary type in it: apache-arrow's writer keys dictionaries
- * by id, and two values with the same schema (two Tables decoded from one frame, a Table and
- * its empty copy) carry the same ids with different dictionaries, which it refuses.
+ * `data` as apache-arrow's writer must be given it:
+ * - a new id for each dictionary type: the writer keys dictionaries by id, and two values with
+ *   the same schema (two Tables decoded from one frame, a Table and its empty copy) carry the
+ *   same ids with different dictionaries, which it refuses;
+ * - each null-type array with an all-zero validity bitmap, which the writer does not write: its
+ *   slices (it slices every list's child) lose the null count of a Data without one, and it then
+ *   writes -1, which pyarrow refuses ("Null array null_count unequal to its length").
  */
-function freshDictionaryIds(data) {
-  const children = data.children.map(freshDictionaryIds);
+function writable(data) {
   const type = data.type;
+  if (type.typeId === Type.Null) return data.clone(type, data.offset, data.length, -1, [undefined, undefined, new Uint8Array(Math.ceil((data.offset + data.length) / 8))]);
+  const children = (data.children ?? []).map(writable);
   let retyped = type;
   if (type.typeId === Type.Dictionary) retyped = new Dictionary(type.dictionary, type.indices, null, type.isOrdered);
   else if (children.some((child, k) => child !== data.children[k])) retyped = withChildTypes(type, children.map((child) => child.type));

@@ -17,8 +17,11 @@ const MESSAGE = { HEADER_TYPE: 1, HEADER: 2, BODY_LENGTH: 3, METADATA: 4 };
 const SCHEMA = { FIELDS: 1, METADATA: 2, FEATURES: 3 };
 const FIELD = { NAME: 0, TYPE_TYPE: 2, TYPE: 3, DICTIONARY: 4, CHILDREN: 5, METADATA: 6 };
 const BATCH = { NODES: 1, BUFFERS: 2, COMPRESSION: 3, VARIADIC: 4 };
+const DICTIONARY_BATCH_ID = 0;
 const DICTIONARY_BATCH_DATA = 1;
+const DICTIONARY_ENCODING_ID = 0;
 const DICTIONARY_ENCODING_INDEX_TYPE = 1;
+const TYPE_NULL = 1;
 const TYPE_TIMESTAMP = 10;
 const TYPE_UNION = 14;
 const EXTENSION_NAME = "ARROW:extension:name";
@@ -29,7 +32,7 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
 /**
  * @param {Uint8Array} stream the section
  * @param {{maxDecompressedBytes: number}} limits
- * @param {Set<string>} acceptedExtensions
+ * @param {Set<string> | null} acceptedExtensions null: any (for a stream this package wrote itself)
  * @returns {{inflatedBytes: number, batchBufferSizes: number[]}} for `inspect`: what all batches
  *   hold once inflated, and the record batch's buffer lengths on the wire (Python's `StreamLayout`)
  */
@@ -37,15 +40,16 @@ export function scan(stream, limits, acceptedExtensions) {
   const kinds = [];
   const layout = { inflatedBytes: 0, batchBufferSizes: [] };
   let inflating = 0;
+  let nodeTypes = null;
   let pos = 0;
   while (pos < stream.length) {
     const message = nextMessage(stream, pos);
     if (message === null) break; // end-of-stream marker
     pos = message.end;
     kinds.push(message.type);
-    if (message.type === HEADER.SCHEMA) checkSchema(message.meta, message.header, acceptedExtensions);
+    if (message.type === HEADER.SCHEMA) nodeTypes = checkSchema(message.meta, message.header, acceptedExtensions);
     else if (message.type === HEADER.RECORD_BATCH || message.type === HEADER.DICTIONARY_BATCH) {
-      inflating = checkBatch(message, inflating, limits.maxDecompressedBytes, layout);
+      inflating = checkBatch(message, inflating, limits.maxDecompressedBytes, layout, nodeTypes);
     } else throw new DecodeError(`Arrow section holds a message of type ${message.type}`);
   }
   if (kinds[0] !== HEADER.SCHEMA || kinds.filter((k) => k === HEADER.SCHEMA).length !== 1) throw new DecodeError("Arrow section must start with its one schema");
@@ -121,21 +125,50 @@ function checkSchema(meta, schema, accepted) {
     const dictionary = meta.table(field, FIELD.DICTIONARY);
     if (dictionary !== null) meta.table(dictionary, DICTIONARY_ENCODING_INDEX_TYPE);
     for (const [key, value] of meta.keyValues(meta.vector(field, FIELD.METADATA, 4))) {
-      if (key === EXTENSION_NAME && !accepted.has(value)) throw new DecodeError(`Arrow extension type '${value}' is not accepted`);
+      if (key === EXTENSION_NAME && accepted !== null && !accepted.has(value)) throw new DecodeError(`Arrow extension type '${value}' is not accepted`);
     }
     for (const child of meta.tables(meta.vector(field, FIELD.CHILDREN, 4))) pending.push([child, depth + 1]);
   }
+  const types = { batch: [], dictionaries: new Map() };
+  for (const field of meta.tables(meta.vector(schema, SCHEMA.FIELDS, 4))) collectNodeTypes(meta, field, types.batch, types.dictionaries);
+  return types;
+}
+
+/**
+ * The type of each field node a batch holds for `field`, in the batch's order (the field, then
+ * its children's): a dictionary field's node is its indices' (not a type of its own here), its
+ * values' nodes are the dictionary batch's, kept under its id. Bounded by the checks above.
+ */
+function collectNodeTypes(meta, field, out, dictionaries) {
+  const typeType = meta.uint8(field, FIELD.TYPE_TYPE, 0);
+  const children = meta.tables(meta.vector(field, FIELD.CHILDREN, 4));
+  const dictionary = meta.table(field, FIELD.DICTIONARY);
+  if (dictionary === null) {
+    out.push(typeType);
+    for (const child of children) collectNodeTypes(meta, child, out, dictionaries);
+    return;
+  }
+  out.push(null);
+  const values = [typeType];
+  for (const child of children) collectNodeTypes(meta, child, values, dictionaries);
+  dictionaries.set(meta.int64(dictionary, DICTIONARY_ENCODING_ID), values);
 }
 
 /**
  * Check a batch's node and buffer tables and buffer ranges; the section's inflated bytes so far
  * (what the limit bounds: compressed buffers only). `layout` gets every buffer's inflated size.
  */
-function checkBatch(message, inflating, limit, layout) {
+function checkBatch(message, inflating, limit, layout, nodeTypes) {
   const { meta } = message;
-  const batch = message.type === HEADER.DICTIONARY_BATCH ? meta.table(message.header, DICTIONARY_BATCH_DATA) : message.header;
+  const dictionaryBatch = message.type === HEADER.DICTIONARY_BATCH;
+  const batch = dictionaryBatch ? meta.table(message.header, DICTIONARY_BATCH_DATA) : message.header;
   if (batch === null) throw new DecodeError("Arrow dictionary batch without its data");
-  meta.vector(batch, BATCH.NODES, 16);
+  const nodes = meta.vector(batch, BATCH.NODES, 16);
+  const types = dictionaryBatch ? nodeTypes?.dictionaries.get(meta.int64(message.header, DICTIONARY_BATCH_ID)) : nodeTypes?.batch;
+  for (let i = 0; nodes !== null && types !== undefined && i < Math.min(nodes.count, types.length); i++) {
+    // apache-arrow reads a null-type array's length and ignores its null count; pyarrow refuses one that differs
+    if (types[i] === TYPE_NULL && meta.int64At(nodes.start + 16 * i + 8) !== meta.int64At(nodes.start + 16 * i)) throw new DecodeError(`Arrow null-type array ${i} has a null count unequal to its length`);
+  }
   meta.vector(batch, BATCH.VARIADIC, 8);
   const buffers = meta.vector(batch, BATCH.BUFFERS, 16);
   const compressed = meta.table(batch, BATCH.COMPRESSION) !== null;

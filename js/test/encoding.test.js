@@ -165,6 +165,37 @@ test("long doubles, void and structured arrays decoded from Python go back as th
   assert.throws(() => encode({ a: new NDArray(new Uint8Array(7), [1], "|V8") }), /needs its raw bytes, a Uint8Array of 8/);
 });
 
+/** A Table of one nullable null-type column "n" (Python cannot build the non-nullable one apache-arrow's `makeTable` makes). */
+async function nullTable(length) {
+  const { Field, Null, RecordBatch, Schema, Struct, Table, makeData } = await import("apache-arrow");
+  const field = new Field("n", new Null(), true);
+  return new Table([new RecordBatch(new Schema([field]), makeData({ type: new Struct([field]), length, nullCount: 0, children: [makeData({ type: new Null(), length })] }))]);
+}
+
+/** The frame Python's encoder writes for the expression `value`. */
+function fromPython(value) {
+  return new Uint8Array(execFileSync(PYTHON, ["-c", `import sys, numpy as np, pandas as pd, pyarrow as pa, hypha_arrow\nsys.stdout.buffer.write(hypha_arrow.encode(${value}))`]));
+}
+
+test("tables with null-type columns, with no rows or with no columns, decoded from Python or made in JS, arrive equal", async () => {
+  for (const value of [
+    `pd.DataFrame({"a": [None, None], "b": [1, 2]})`, // pyarrow makes "a" a null-type column
+    `pa.table({"n": pa.nulls(3), "x": [1, 2, 3]})`,
+    `pd.DataFrame({"a": np.zeros(0), "b": np.zeros(0, dtype="i8")})`,
+    `pd.DataFrame(index=range(3))`,
+    `pa.table({"a": pa.array([], pa.int64())})`,
+    `pa.table({})`,
+  ]) {
+    sameInPython(encode({ v: decode(fromPython(value)) }), `{"v": ${value}}`);
+  }
+  const { Table, tableFromArrays } = await import("apache-arrow");
+  sameInPython(encode({ empty: tableFromArrays({ a: new Float64Array(0) }), none: new Table(), nulls: await nullTable(4) }), `{
+    "empty": pa.table({"a": pa.array([], pa.float64())}),
+    "none": pa.table({}),
+    "nulls": pa.table({"n": pa.nulls(4)}),
+  }`);
+});
+
 test("an own __proto__ key (JSON.parse makes them) arrives as a key, beside columns too", () => {
   const value = JSON.parse(`{"__proto__": {"x": 1}, "a": 1, "rows": [${Array.from({ length: 300 }, (_, i) => `{"__proto__": ${i}}`).join(",")}]}`);
   value.column = new Float64Array(300);
