@@ -12,11 +12,13 @@ import { EncodeError } from "./errors.js";
 import { DESCRIPTOR_KEY, FORMAT_VERSION, PLACEHOLDER_DTYPE } from "./framing.js";
 import { columnOf } from "./families/encode.js";
 import { formatPath } from "./families/index.js";
+import { scan } from "./ipc_guard.js";
 import { FrameEncoder, checkMapKeys } from "./msgpack.js";
 import { NDArray, isBareTypedArray } from "./ndarray.js";
 import { encodeOptions } from "./options.js";
-import { META_KEY } from "./section.js";
+import { BYTELESS_FREE, BYTELESS_PER_BYTE, META_KEY, bytelessAllowance } from "./section.js";
 import { stockForm } from "./stock_forms.js";
+import { bytelessElements } from "./validate.js";
 
 const ALIGNMENT = 8;
 const VALUE_KEY = "value";
@@ -110,6 +112,7 @@ class Extraction {
 
 function framed(prefix, skeleton, extraction, config) {
   const [section, codec] = encodeSection(extraction.columns, config);
+  checkBytelessElements(extraction, section, codec);
   const descriptor = { version: FORMAT_VERSION, length: section.length, compression: codec, columns: extraction.paths, pad: new Uint8Array(0) };
   if (skeleton instanceof Map) skeleton.set(DESCRIPTOR_KEY, descriptor);
   else skeleton[DESCRIPTOR_KEY] = descriptor;
@@ -170,6 +173,23 @@ function writable(data) {
   if (type.typeId === Type.Dictionary) retyped = new Dictionary(type.dictionary, type.indices, null, type.isOrdered);
   else if (children.some((child, k) => child !== data.children[k])) retyped = withChildTypes(type, children.map((child) => child.type));
   return retyped === type ? data : data.clone(retyped, data.offset, data.length, data.nullCount, data, children);
+}
+
+/**
+ * Refuse a section the decoder would (section 8): more elements without bytes (null-type and
+ * field-less struct arrays) than `max(2^20, 8 x B)`, B the larger of its size and what its
+ * buffers inflate to; the error names the column that passes the allowance.
+ */
+function checkBytelessElements(extraction, section, codec) {
+  const measure = codec === null ? section.length : Math.max(section.length, scan(section, { maxDecompressedBytes: Infinity }, null).inflatedBytes);
+  const allowance = bytelessAllowance(measure);
+  let total = 0;
+  extraction.columns.forEach((column, index) => {
+    total += bytelessElements(column.data);
+    if (total > allowance) {
+      throw new EncodeError(`${total} null values (null-type or field-less columns) with ${measure} bytes of data: over the max(${BYTELESS_FREE}, ${BYTELESS_PER_BYTE} x bytes) a decoder accepts (it would build them from no bytes)`, formatPath(extraction.paths[index]));
+    }
+  });
 }
 
 /** A nested type with its children's types replaced (names, nullability and metadata kept). */

@@ -11,9 +11,12 @@ import { RecordBatchReader, Type } from "apache-arrow";
 import "./compression.js"; // registers the codecs apache-arrow inflates with
 import { DecodeError } from "./errors.js";
 import { scan } from "./ipc_guard.js";
-import { validate } from "./validate.js";
+import { bytelessElements, validate } from "./validate.js";
 
 export const META_KEY = "hypha_arrow";
+/** Elements without bytes (null-type and field-less struct arrays) a section may hold (wire format 6): `max(BYTELESS_FREE, BYTELESS_PER_BYTE x B)`, so what a few bytes make a decoder build stays proportional to them. */
+export const BYTELESS_FREE = 1 << 20;
+export const BYTELESS_PER_BYTE = 8;
 const ACCEPTED_EXTENSIONS = new Set([
   // Arrow's canonical extension types, and pandas' two (section 7); apache-arrow JS builds no
   // type from any of them (it reads their storage), so these are accepted as Python accepts them
@@ -54,8 +57,18 @@ export function readBatch(section, limits) {
   }
   if (!batch) throw new DecodeError("Arrow section has no record batch");
   if (batch.numRows !== 1) throw new DecodeError(`Arrow section must hold one row, found ${batch.numRows}`);
+  const byteless = bytelessElements(batch.data);
+  const measure = Math.max(section.length, layout.inflatedBytes);
+  if (byteless > bytelessAllowance(measure)) {
+    throw new DecodeError(`Arrow section holds ${byteless} elements without bytes, over max(${BYTELESS_FREE}, ${BYTELESS_PER_BYTE} x ${measure})`);
+  }
   validate(batch.data);
   return { batch, layout };
+}
+
+/** How many elements without bytes a section of `bytes` bytes (B of section 6) may hold. */
+export function bytelessAllowance(bytes) {
+  return Math.max(BYTELESS_FREE, BYTELESS_PER_BYTE * bytes);
 }
 
 function column(index, field, vector) {

@@ -9,6 +9,20 @@ import { DecodeError } from "./errors.js";
 
 const MAX_NESTING = 64;
 
+/**
+ * The summed lengths of the null-type and field-less struct arrays in `data` at every level,
+ * dictionaries included: values a decoder would build from no bytes of theirs (a few bytes
+ * can declare millions). Read from the lengths alone, before any value is built.
+ */
+export function bytelessElements(data) {
+  const { type } = data; // nesting: bounded by the guard's schema check when decoding
+  if (type.typeId === Type.Null || (type.typeId === Type.Struct && type.children.length === 0)) return data.length;
+  let total = 0;
+  for (const child of data.children ?? []) total += bytelessElements(child);
+  for (const chunk of data.dictionary?.data ?? []) total += bytelessElements(chunk);
+  return total;
+}
+
 /** @param {import("apache-arrow").Data} data */
 export function validate(data, depth = 0) {
   if (depth > MAX_NESTING) throw new DecodeError("Arrow data nests too deep");

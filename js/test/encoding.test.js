@@ -201,3 +201,14 @@ test("an own __proto__ key (JSON.parse makes them) arrives as a key, beside colu
   value.column = new Float64Array(300);
   sameInPython(encode(value), `{"__proto__": {"x": 1}, "a": 1, "rows": [{"__proto__": i} for i in range(300)], "column": np.zeros(300)}`);
 });
+
+test("more elements without bytes than a decoder accepts are refused at the sender, naming the column that passes the allowance", async () => {
+  const { Struct, makeData, makeTable } = await import("apache-arrow");
+  const frame = encode({ t: await nullTable(2 ** 20) }); // max(2^20, 8 x a section of a few hundred bytes)
+  sameInPython(frame, `{"t": pa.table({"n": pa.nulls(2**20)})}`);
+  const over = await nullTable(2 ** 20 + 1);
+  assert.throws(() => encode({ t: over }), (error) => error instanceof EncodeError && error.path === "value['t']" && /1048577 null values/.test(error.reason));
+  const rows = makeTable({ s: makeData({ type: new Struct([]), length: 2 ** 19 }) });
+  const half = await nullTable(2 ** 19);
+  assert.throws(() => encode({ a: half, b: [rows, rows] }), (error) => error instanceof EncodeError && error.path === "value['b'][1]", "the sum over columns, field-less structs counted");
+});
