@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pandas.core.arrays.arrow.extension_types  # noqa: F401  registers pandas.period and pandas.interval with pyarrow, so a process that only decodes reads them
 
 from .. import cells
 from ..config import Config

@@ -38,6 +38,7 @@ class RecordsFamily:
         names, layouts, layout_ids = shape
         if not names or len(rows) * len(names) * 8 < config.binary_threshold:
             return None
+        _check_keys(names, rows)
         if len(layouts) == 1:
             columns = [[row[name] for row in rows] for name in names]
         else:
@@ -88,6 +89,16 @@ def _layouts(rows: list[Any] | tuple[Any, ...]) -> tuple[list[str], list[tuple[s
     if len(names) > MAX_KEYS:
         return None
     return names, list(layouts), layout_ids
+
+
+def _check_keys(names: list[str], rows: list[Any] | tuple[Any, ...]) -> None:
+    """Arrow field names are UTF-8: name the first row holding a key that is not (a lone surrogate)."""
+    for name in names:
+        try:
+            name.encode()
+        except UnicodeEncodeError as error:
+            row = next(index for index, row in enumerate(rows) if name in row)
+            raise EncodeError(f"key is not valid UTF-8 ({error.reason} at {error.start})", f"[{row}]") from None
 
 
 def _cell_path(row_path: str, name: str) -> str:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -228,3 +231,14 @@ def test_missing_value_in_an_integer_index_level_is_refused() -> None:
     frame = pd.DataFrame({"x": [1, 2]}, index=pd.MultiIndex.from_arrays([[1, np.nan], ["a", None]]))
     with pytest.raises(hypha_arrow.EncodeError, match=r"index\[0\].*nullable"):
         hypha_arrow.encode(frame)
+
+
+def test_a_process_that_only_decodes_reads_interval_and_period_columns(tmp_path: Path) -> None:
+    """pandas registers its Arrow extension types lazily: a receiver that never encoded one
+    must still read them as themselves, not as structs of dicts."""
+    frame = pd.DataFrame({"p": pd.period_range("2020-01", periods=3, freq="M")}, index=pd.interval_range(0, 3))
+    path = tmp_path / "frame.bin"
+    path.write_bytes(hypha_arrow.encode(frame))
+    script = f"import hypha_arrow; v = hypha_arrow.decode(open({str(path)!r}, 'rb').read()); print(v.index.dtype, v['p'].dtype, sep=chr(10))"
+    shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert shown == [str(frame.index.dtype), str(frame["p"].dtype)]

@@ -156,3 +156,11 @@ def test_null_slots_of_a_cells_column_are_read_as_the_spec_allows() -> None:
     section = sink.getvalue().to_pybytes()
     skeleton["__hypha_arrow__"]["length"] = len(section)
     assert_same(rows, hypha_arrow.decode(msgpack.packb(skeleton) + section))
+
+
+def test_a_key_with_a_lone_surrogate_is_refused_naming_its_row() -> None:
+    rows = [{"a": i} for i in range(500)]
+    rows[7] = {"a": 7, "\ud800": 1}
+    with pytest.raises(hypha_arrow.EncodeError, match="not valid UTF-8") as refused:
+        hypha_arrow.encode(rows)
+    assert refused.value.path == "value[7]"
