@@ -23,6 +23,8 @@ export async function buildBrowser() {
     target: "es2022",
     minify: true,
     sourcemap: true,
+    // the inflating worker is Node's (src/rpc/inflater.js imports it only there): a browser inflates inline
+    external: ["node:worker_threads"],
     logLevel: "warning",
   });
   return BROWSER_BUNDLE;

@@ -10,13 +10,22 @@
  * Node only: a browser decodes inline, as the standalone `decode` does everywhere.
  */
 import { DecodeError, EncodeError, HyphaArrowError, TransferRefused } from "../errors.js";
-import { decodeMessage } from "../framing.js";
+import { DESCRIPTOR_KEY, decodeMessage } from "../framing.js";
 import { NeedsInflation, replaying } from "./inflation_hook.js";
 
 /** Workers for every connection of the process, as Python's `DECODE_WORKERS`: each may inflate up to `maxDecompressedBytes` at once. */
 const WORKERS = 2;
 const ERRORS = { DecodeError, EncodeError, HyphaArrowError, TransferRefused };
 const IN_NODE = typeof process !== "undefined" && typeof process.versions?.node === "string";
+
+/**
+ * Whether a hybrid frame's skeleton says its section is compressed: then it goes to the worker
+ * at once. A section compressed without saying so is found while decoding (`decodeWithoutInflating`).
+ */
+export function declaresCompression(skeleton) {
+  const descriptor = skeleton instanceof Map ? skeleton.get(DESCRIPTOR_KEY) : skeleton?.[DESCRIPTOR_KEY];
+  return descriptor?.compression != null;
+}
 
 /**
  * The frame decoded here if that inflates nothing, else null: the caller decodes it with
@@ -36,14 +45,18 @@ export function decodeWithoutInflating(bytes, options) {
 }
 
 /**
- * `decodeMessage(bytes, options)` with the inflating done by a worker. `bytes` is handed to
- * the worker: the caller must not use it afterwards.
+ * `decodeMessage(bytes, options)` with the inflating done by a worker. The worker gets a copy
+ * of the (compressed) frame, or with `handOver` the frame's buffer itself, which the caller
+ * then no longer uses: a received event's data may be held by others too (a WebSocket class
+ * the application passed, that records frames), a frame joined from chunks is the caller's own.
  * @param {Uint8Array} bytes
  * @param {object} options resolved options
+ * @param {{handOver?: boolean}} [how]
  * @returns {Promise<[object, unknown]>}
  */
-export async function decodeOffLoop(bytes, options) {
-  const { frame, inflated, error } = await pool.run(bytes, options);
+export async function decodeOffLoop(bytes, options, { handOver = false } = {}) {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  const { frame, inflated, error } = await pool.run(handOver && whole ? bytes : bytes.slice(), options);
   if (error) throw new (ERRORS[error.name] ?? Error)(error.reason, error.path);
   return replaying(inflated, () => decodeMessage(frame, options));
 }
@@ -58,9 +71,8 @@ class Pool {
     this.nextId = 0;
   }
 
-  run(bytes, options) {
-    // a view of part of a buffer is copied: the worker gets the buffer itself, whole
-    const frame = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+  /** Decode `frame` (a Uint8Array spanning its buffer, which is transferred) in a worker. */
+  run(frame, options) {
     return new Promise((resolve, reject) => {
       this.waiting.push({ id: this.nextId++, frame, options, resolve, reject });
       this.dispatch();

@@ -12,11 +12,12 @@
  * hybrid, as the frame hypha-rpc would have joined otherwise.
  */
 import { Encoder } from "@msgpack/msgpack";
-import { decodeMessage, isSkeleton } from "../framing.js";
+import { isSkeleton } from "../framing.js";
 import { DecodeError, HyphaArrowError } from "../errors.js";
 import { decodeObject, objectEnd } from "../msgpack.js";
 import { resolveOptions } from "../options.js";
 import { IncomingTransfers, KEY_MARK } from "./budgets.js";
+import { declaresCompression, decodeOffLoop, decodeWithoutInflating } from "./inflater.js";
 
 export { KEY_MARK };
 
@@ -39,19 +40,36 @@ export class Transfers {
     this.budgets = new IncomingTransfers(this.options, (key) => this.chunks.delete(key));
   }
 
-  /** Whether the frame is a call this object handles (its extra read only if so); handles it if so. */
+  /**
+   * Whether the frame is a call this object handles (its extra read only if so); handles it if
+   * so. A Promise (truthy) while its handling goes on: a `process` whose message inflates off
+   * the event loop, answered once handed over.
+   */
   take(header, readExtra) {
     const method = header?.method;
     if (header?.type !== "method" || typeof method !== "string" || !method.startsWith(CACHE_METHOD)) return false;
     const extra = readExtra();
     const args = Array.isArray(extra?.args) ? extra.args : [];
+    const resolved = (result) => this.reply(header, extra, "resolve", result ?? null);
+    const rejected = (error) => this.reply(header, extra, "reject", { _rtype: "error", _rvalue: String(error.message), _rtrace: "" });
     try {
       const result = this.handle(method.slice(CACHE_METHOD.length), args, header);
-      this.reply(header, extra, "resolve", result ?? null);
+      if (result instanceof Promise) return result.then(resolved, rejected);
+      resolved(result);
     } catch (error) {
-      this.reply(header, extra, "reject", { _rtype: "error", _rvalue: String(error.message), _rtrace: "" });
+      rejected(error);
     }
     return true;
+  }
+
+  /** What a frame of `bytes` from `sender` waiting its turn would put over a byte budget, or null (`inbox.js`). */
+  overBudget(sender, bytes) {
+    return this.budgets.overBudget(sender, bytes, 0);
+  }
+
+  /** Count `bytes` (negative: freed) of frames waiting their turn against the sender's budgets. */
+  count(sender, bytes) {
+    this.budgets.count(sender, 0, bytes);
   }
 
   handle(operation, [key, ...rest], header) {
@@ -95,29 +113,44 @@ export class Transfers {
     return null;
   }
 
-  /** Join the owner's message and hand it over; refused when a chunk is missing or it does not decode. */
+  /**
+   * Join the owner's message and hand it over; refused when a chunk is missing or it does not
+   * decode. A Promise while its section inflates off the event loop; its bytes count until then.
+   */
   process(key, heartbeat, header) {
     this.budgets.claim(key, String(header.from));
     this.missing(key);
     this.heartbeat(key, heartbeat, header);
     const chunks = this.chunks.get(key);
     this.chunks.delete(key);
-    try {
-      const frame = join(chunks);
-      if (!this.hand(frame, header)) throw new DecodeError("not a hypha-rpc message: a map, then optionally another map");
-    } catch (error) {
+    const handed = (isMessage) => {
+      if (!isMessage) throw new DecodeError("not a hypha-rpc message: a map, then optionally another map");
+      return null;
+    };
+    const refused = (error) => {
       if (!(error instanceof HyphaArrowError)) throw error;
       throw this.budgets.refusal(key, error.message);
+    };
+    let later = false;
+    try {
+      const outcome = this.hand(join(chunks), header);
+      if (outcome instanceof Promise) {
+        later = true;
+        return outcome.then(handed).catch(refused).finally(() => this.budgets.finished(key));
+      }
+      return handed(outcome);
+    } catch (error) {
+      return refused(error);
     } finally {
-      this.budgets.finished(key);
+      if (!later) this.budgets.finished(key);
     }
-    return null;
   }
 
   /**
    * Hand a joined message to hypha-rpc with the sender as the server stated it (as hypha-rpc's
-   * own message cache does); false when it is not two msgpack maps. A hybrid message whose
-   * section is refused is answered as a call that failed, when it awaits an answer.
+   * own message cache does); false when it is not two msgpack maps; a Promise of that while its
+   * section inflates off the event loop. A hybrid message whose section is refused is answered
+   * as a call that failed, when it awaits an answer.
    */
   hand(frame, header) {
     const trusted = { from: header.from, to: header.to, ws: header.ws, user: header.user };
@@ -125,8 +158,8 @@ export class Transfers {
     const main = decodeObject(frame.subarray(0, headerEnd));
     if (!isMap(main)) return false;
     const extraEnd = headerEnd < frame.length ? objectEnd(frame, headerEnd, this.options.maxDepth) : headerEnd;
-    const hybrid = extraEnd < frame.length && isSkeleton(decodeObject(frame.subarray(headerEnd, extraEnd)));
-    if (!hybrid) {
+    const skeleton = extraEnd < frame.length ? decodeObject(frame.subarray(headerEnd, extraEnd)) : null;
+    if (!isSkeleton(skeleton)) {
       const head = ENCODER.encode(Object.assign(main, trusted));
       const out = new Uint8Array(head.length + frame.length - headerEnd);
       out.set(head, 0);
@@ -134,17 +167,22 @@ export class Transfers {
       this.deliver(out.buffer);
       return true;
     }
-    let message;
-    try {
-      const [decodedHeader, extra] = decodeMessage(frame, this.options);
-      message = Object.assign(decodedHeader, extra ?? {}, trusted);
-    } catch (error) {
-      const extra = decodeObject(frame.subarray(headerEnd, extraEnd));
-      if (error instanceof DecodeError && this.refuseCall(Object.assign(main, trusted), extra, error)) return true;
+    const delivered = ([decodedHeader, extra]) => {
+      this.deliver(Object.assign(decodedHeader, extra ?? {}, trusted));
+      return true;
+    };
+    const refused = (error) => {
+      if (error instanceof DecodeError && this.refuseCall(Object.assign(main, trusted), skeleton, error)) return true;
       throw error;
+    };
+    let decoded;
+    try {
+      decoded = declaresCompression(skeleton) ? null : decodeWithoutInflating(frame, this.options);
+    } catch (error) {
+      return refused(error);
     }
-    this.deliver(message);
-    return true;
+    // a frame joined from several chunks is this object's own; one chunk is a view of the frame it came in
+    return decoded === null ? decodeOffLoop(frame, this.options, { handOver: true }).then(delivered, refused) : delivered(decoded);
   }
 
   /**

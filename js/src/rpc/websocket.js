@@ -8,13 +8,17 @@
  *   would have unpacked (hypha-rpc's `_on_message` takes decoded messages too), with the
  *   columns' values (NDArray, Table, ...) in place; hypha-rpc's decoder passes class instances
  *   through unchanged.
+ * - Frames are handled in their sender's turn (`inbox.js`), and a compressed section inflates
+ *   off the event loop (`inflater.js`): one sender's frames keep their order, others' do not wait.
  */
 import { Encoder } from "@msgpack/msgpack";
-import { decodeMessage, isSkeleton } from "../framing.js";
+import { isSkeleton } from "../framing.js";
 import { decodeObject, objectEnd } from "../msgpack.js";
 import { ChunkedSender } from "./chunks.js";
 import { FRAME_LIMIT, HEADER_KEY, METHOD_TAG, indexOfBytes } from "./sending.js";
 import { Transfers } from "./transfers.js";
+import { Inbox } from "./inbox.js";
+import { declaresCompression, decodeOffLoop, decodeWithoutInflating } from "./inflater.js";
 
 const TAG_SCAN_BYTES = 64 << 10; // incoming frames below this size are scanned for methods tagged _rarrow
 const TAG_STRING = new Encoder().encode(METHOD_TAG); // the tag as msgpack packs the key
@@ -41,52 +45,75 @@ export function arrowWebSocket(Base, options, refused, outbox, peers, identity) 
         refused,
       });
       this.chunks.self = identity.self;
+      this.inbox = new Inbox(this.transfers);
+      this.closed = false;
+      this.addEventListener("close", () => {
+        this.closed = true;
+        this.inbox.close();
+      });
     }
 
     set onmessage(handler) {
       this.handler = handler;
-      super.onmessage = handler === null ? null : (event) => {
-        const received = this.received(event);
-        if (received === null) return;
-        try {
-          handler(received);
-        } catch (error) {
-          // hypha-rpc throws on a frame it cannot unpack (garbage after the header, a header
-          // that is no map): uncaught in a socket event, that would end a Node process
-          refused(error);
-        }
-      };
+      super.onmessage = handler === null ? null : (event) => this.arrived(event, handler);
     }
 
     get onmessage() {
       return super.onmessage;
     }
 
-    /** The event for hypha-rpc, or null when this wrapper handled the frame itself. */
-    received(event) {
+    /** A frame, handled in its sender's turn (`inbox.js`): at once unless the sender's earlier frames are still being handled. */
+    arrived(event, handler) {
       const data = event.data;
-      if (typeof data === "string") return event;
+      if (typeof data === "string") return this.deliver(handler, event);
       const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
       let parts = null;
       try {
         parts = peek(bytes);
-        if (parts === null) return event;
-        peers.heard(parts.header, bytes.length < TAG_SCAN_BYTES && !parts.hybrid && mentionsTag(bytes) ? parts.extra : null);
-        if (this.chunks.takeReply(parts.header, parts.extra)) return null;
-        const refusedHybrid = outbox.settled(parts.header, parts.extra);
-        if (refusedHybrid !== null) {
-          this.resendStock(refusedHybrid);
-          return null;
-        }
-        if (parts.hybrid) {
-          const [header, extra] = decodeMessage(bytes, options);
-          return { data: Object.assign(header, extra ?? {}) };
-        }
-        return this.transfers.take(parts.header, parts.extra) ? null : event;
+        const sender = typeof parts?.header?.from === "string" ? parts.header.from : "";
+        this.inbox.arrive(sender, bytes.length, () => this.received(event, bytes, parts, handler));
       } catch (error) {
+        refused(error); // a header that does not decode, or a frame over its sender's budgets waiting its turn
+        if (parts !== null) this.answerRefused(parts, error);
+      }
+    }
+
+    /** Hand hypha-rpc the event, unless it throws on it. */
+    deliver(handler, event) {
+      if (this.closed) return;
+      try {
+        handler(event);
+      } catch (error) {
+        // hypha-rpc throws on a frame it cannot unpack (garbage after the header, a header
+        // that is no map): uncaught in a socket event, that would end a Node process
+        refused(error);
+      }
+    }
+
+    /**
+     * Handle a frame: hand it to hypha-rpc (decoded when hybrid), or handle it here. A Promise
+     * while its section inflates off the event loop.
+     */
+    received(event, bytes, parts, handler) {
+      const fail = (error) => {
         refused(error);
         if (parts?.hybrid) this.answerRefused(parts, error);
-        return null;
+      };
+      try {
+        if (parts === null) return this.deliver(handler, event);
+        peers.heard(parts.header, bytes.length < TAG_SCAN_BYTES && !parts.hybrid && mentionsTag(bytes) ? parts.extra : null);
+        if (this.chunks.takeReply(parts.header, parts.extra)) return;
+        const refusedHybrid = outbox.settled(parts.header, parts.extra);
+        if (refusedHybrid !== null) return this.resendStock(refusedHybrid);
+        if (!parts.hybrid) {
+          const taken = this.transfers.take(parts.header, parts.extra);
+          return taken === false ? this.deliver(handler, event) : taken === true ? undefined : taken;
+        }
+        const hand = ([header, extra]) => this.deliver(handler, { data: Object.assign(header, extra ?? {}) });
+        const decoded = declaresCompression(parts.extra()) ? null : decodeWithoutInflating(bytes, options);
+        return decoded === null ? decodeOffLoop(bytes, options).then(hand, fail) : hand(decoded);
+      } catch (error) {
+        fail(error);
       }
     }
 
