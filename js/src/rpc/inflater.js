@@ -61,7 +61,7 @@ export async function decodeOffLoop(bytes, options, { handOver = false } = {}) {
   return replaying(inflated, () => decodeMessage(frame, options));
 }
 
-/** At most `WORKERS` workers, started when a job finds none free, `unref`'d so they never keep Node alive. */
+/** At most `WORKERS` workers, started when a job finds none free, `unref`'d while idle so they never keep Node alive. */
 class Pool {
   constructor() {
     this.idle = [];
@@ -95,6 +95,7 @@ class Pool {
       const worker = this.idle.pop();
       const job = this.waiting.shift();
       worker.job = job;
+      worker.ref(); // a frame being inflated is awaited: only an idle worker must not keep Node alive
       worker.postMessage({ id: job.id, frame: job.frame, options: job.options }, [job.frame.buffer]);
     }
   }
@@ -102,6 +103,7 @@ class Pool {
   done(worker, reply) {
     const job = worker.job;
     worker.job = null;
+    worker.unref();
     this.idle.push(worker);
     job.resolve(reply);
     this.dispatch();
@@ -122,13 +124,13 @@ class Pool {
 async function startWorker(onReply, onError) {
   const { Worker } = await import("node:worker_threads");
   const worker = new Worker(new URL("./inflate_worker.js", import.meta.url));
-  worker.unref();
   worker.job = null;
   worker.on("message", (reply) => onReply(worker, reply));
   worker.on("error", (error) => onError(worker, error));
   worker.on("exit", (code) => {
     if (worker.job) onError(worker, new Error(`exited with code ${code}`));
   });
+  worker.unref(); // idle; after the listeners, since adding a "message" listener refs the worker again
   return worker;
 }
 
