@@ -13,7 +13,7 @@ from typing import Any
 import msgpack
 import pyarrow as pa
 
-from . import section
+from . import ipc_guard, section
 from .buffers import ARROW_ALIGNMENT, aligned, new_frame
 from .config import DEFAULT_CONFIG, Config
 from .errors import DecodeError, EncodeError
@@ -234,8 +234,10 @@ class FrameParts:
         if not is_skeleton(last):
             return 0
         descriptor = last[DESCRIPTOR_KEY]
-        compressed = isinstance(descriptor, dict) and descriptor.get("compression") is not None
-        return self._config.max_decompressed_bytes if compressed else self._frame.size - self._frame.end
+        section = self._frame.rest()
+        declared = isinstance(descriptor, dict) and descriptor.get("compression") is not None
+        compressed = declared or ipc_guard.declares_compression(pa.py_buffer(section))
+        return self._config.max_decompressed_bytes if compressed else len(section)
 
     def resolve(self) -> list[Any]:
         """Decode the section into the last object in place; the values taken from it."""

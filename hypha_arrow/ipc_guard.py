@@ -87,6 +87,23 @@ def scan(
     return layout
 
 
+def declares_compression(stream: pa.Buffer) -> bool:
+    """Whether any batch of the stream is compressed, whatever the descriptor says (its
+    ``compression`` is informational); a stream that cannot be read counts as compressed, so
+    the caller treats it as costly and the decoder then says what is wrong."""
+    try:
+        reader = pa.ipc.MessageReader.open_stream(stream)
+        while True:
+            try:
+                message = reader.read_next_message()
+            except StopIteration:
+                return False
+            if message.type in _BATCH_MESSAGES and _is_compressed(message):
+                return True
+    except (pa.ArrowException, OSError, DecodeError):
+        return True
+
+
 def _inflated_size(body: pa.Buffer | None, sizes: list[tuple[int, int]], compressed: bool, body_size: int) -> int:
     total = 0
     for offset, length in sizes:

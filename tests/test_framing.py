@@ -18,7 +18,7 @@ import hypha_arrow
 from hypha_arrow import framing
 from hypha_arrow.framing import DESCRIPTOR_KEY
 from hypha_arrow.rpc.stock_forms import STOCK_REFUSAL, placeholder
-from tests.support.frames import server_rewrite, split
+from tests.support.frames import join, server_rewrite, split
 
 HEADER = {"type": "method", "from": "ws-user-a/client-1", "to": "ws-user-a/client-2:svc", "method": "svc.run", "session": "s1"}
 
@@ -270,3 +270,18 @@ def test_every_frame_is_read_in_one_pass_by_one_unpacker(unpackers_made: list[No
     else:
         assert not refused, "a malformed frame was accepted"
     assert len(unpackers_made) == 1
+
+
+def test_a_compressed_section_is_costly_whatever_its_descriptor_says() -> None:
+    """The descriptor's ``compression`` is informational: a sender may leave it out and still
+    compress, and the RPC layer must still decode that frame off the event loop."""
+    config = hypha_arrow.Config()
+    plain = hypha_arrow.encode_message(HEADER, {"args": [np.zeros(100_000)]})
+    honest = hypha_arrow.encode_message(HEADER, {"args": [np.zeros(100_000)]}, config=hypha_arrow.Config(compression_algorithm="zstd"))
+    header, skeleton, section_bytes = split(honest)
+    skeleton[DESCRIPTOR_KEY]["compression"] = None
+    quiet = join(header, skeleton, section_bytes)
+    assert framing.FrameParts(plain, 2, config).section_work == len(split(plain)[2])
+    assert framing.FrameParts(honest, 2, config).section_work == config.max_decompressed_bytes
+    assert framing.FrameParts(quiet, 2, config).section_work == config.max_decompressed_bytes
+    assert hypha_arrow.decode_message(quiet)[1]["args"][0].shape == (100_000,)
