@@ -12,7 +12,7 @@
  * hybrid, as the frame hypha-rpc would have joined otherwise.
  */
 import { Encoder } from "@msgpack/msgpack";
-import { isSkeleton } from "../framing.js";
+import { isSkeleton, joinFrame } from "../framing.js";
 import { DecodeError, HyphaArrowError } from "../errors.js";
 import { decodeObject, objectEnd } from "../msgpack.js";
 import { resolveOptions } from "../options.js";
@@ -238,23 +238,16 @@ export class Transfers {
   }
 }
 
-/** A message's chunks as one frame; refused unless they are numbered 0 to n-1. */
+/** A message's chunks as one frame, its section aligned (`joinFrame`); refused unless they are numbered 0 to n-1. */
 function join(chunks) {
   const count = chunks.size;
   const absent = [];
   for (let index = 0; index < count && absent.length < 10; index++) if (!chunks.has(index)) absent.push(index);
   if (absent.length || count === 0) throw new DecodeError(count ? `chunks ${JSON.stringify(absent)} are missing` : "the message has no chunk");
   if (count === 1) return chunks.get(0);
-  let size = 0;
-  for (const chunk of chunks.values()) size += chunk.length;
-  const frame = new Uint8Array(size);
-  for (let index = 0, position = 0; index < count; index++) {
-    const chunk = chunks.get(index);
-    frame.set(chunk, position);
-    position += chunk.length;
-    chunks.delete(index); // freed as it is copied: one copy of the message at a time
-  }
-  return frame;
+  const parts = Array.from({ length: count }, (_, index) => chunks.get(index));
+  chunks.clear(); // the parts go with this call: the message holds no second copy once joined
+  return joinFrame(parts);
 }
 
 function isMap(value) {
