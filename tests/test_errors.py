@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import pickle
 import struct
 import time
@@ -18,10 +17,9 @@ import hypha_arrow
 from hypha_arrow import section
 from hypha_arrow.families import Column
 from hypha_arrow.families.ndarray import NdarrayFamily
-from hypha_arrow.framing import DESCRIPTOR_KEY, FORMAT_VERSION
-from hypha_arrow.rpc.stock_forms import placeholder
+from hypha_arrow.framing import DESCRIPTOR_KEY
 from tests.support.extension_types import recording_type
-from tests.support.frames import join, split
+from tests.support.frames import crafted_frame, join, split
 
 HEADER = {"type": "method", "to": "ws/client:svc"}
 
@@ -381,15 +379,7 @@ def test_compressed_dictionary_over_the_limit_is_refused() -> None:
 def null_records_frame(keys: int, rows: int) -> bytes:
     """Records whose key columns are all of the null type: a few KB declaring ``keys * rows`` values."""
     values = pa.StructArray.from_arrays([pa.nulls(rows)] * keys, names=[f"k{i}" for i in range(keys)])
-    column = pa.LargeListArray.from_arrays(pa.array([0, rows], pa.int64()), values)
-    meta = json.dumps({"kind": "records", "columns": keys}).encode()
-    schema = pa.schema([pa.field("0", column.type, nullable=False, metadata={b"hypha_arrow": meta})])
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, schema) as writer:
-        writer.write_batch(pa.record_batch([column], schema=schema))
-    section = sink.getvalue().to_pybytes()
-    descriptor = {"version": FORMAT_VERSION, "length": len(section), "compression": None, "columns": [["value"]], "pad": b""}
-    return msgpack.packb({"value": placeholder(0), DESCRIPTOR_KEY: descriptor}) + section
+    return crafted_frame(values, kind="records", meta={"columns": keys})
 
 
 def test_values_declared_without_bytes_are_bounded_by_the_section_size() -> None:

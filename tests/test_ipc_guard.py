@@ -3,41 +3,18 @@ then rebuilds is checked by Arrow, so hostile declarations end as DecodeError an
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
-import msgpack
 import pyarrow as pa
 import pytest
 
 import hypha_arrow
-from hypha_arrow.framing import DESCRIPTOR_KEY, FORMAT_VERSION
-from hypha_arrow.rpc.stock_forms import placeholder
 from tests.support.extension_types import recording_type
+from tests.support.frames import crafted_frame
 
 
 def extension(name: str, metadata: bytes = b"") -> dict[bytes, bytes]:
     return {b"ARROW:extension:name": name.encode(), b"ARROW:extension:metadata": metadata}
-
-
-def crafted_frame(
-    values: pa.Array,
-    item_metadata: dict[bytes, bytes] | None = None,
-    kind: str = "array",
-    section_field_metadata: dict[bytes, bytes] | None = None,
-) -> bytes:
-    """A standalone frame whose one column holds ``values``, its list item field carrying
-    ``item_metadata``: what any sender, conforming or not, can put on the wire."""
-    item = pa.field("item", values.type, metadata=item_metadata)
-    column = pa.LargeListArray.from_arrays(pa.array([0, len(values)], pa.int64()), values).view(pa.large_list(item))
-    metadata = {**(section_field_metadata or {}), b"hypha_arrow": json.dumps({"kind": kind}).encode()}
-    schema = pa.schema([pa.field("0", column.type, nullable=False, metadata=metadata)])
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, schema) as writer:
-        writer.write_batch(pa.record_batch([column], schema=schema))
-    section = sink.getvalue().to_pybytes()
-    descriptor = {"version": FORMAT_VERSION, "length": len(section), "compression": None, "columns": [["value"]], "pad": b""}
-    return msgpack.packb({"value": placeholder(0), DESCRIPTOR_KEY: descriptor}) + section
 
 
 def struct_with(field: pa.Field, values: pa.Array) -> pa.StructArray:

@@ -10,7 +10,8 @@ from typing import Any
 import msgpack
 import pyarrow as pa
 
-from hypha_arrow.framing import DESCRIPTOR_KEY
+from hypha_arrow.framing import DESCRIPTOR_KEY, FORMAT_VERSION
+from hypha_arrow.rpc.stock_forms import placeholder
 
 
 def split(frame: bytes) -> tuple[dict[str, Any], dict[str, Any], bytes]:
@@ -50,3 +51,26 @@ def with_column_meta(frame: bytes, edit: Callable[[dict[str, Any]], None], colum
     with pa.ipc.new_stream(sink, pa.schema(fields)) as writer:
         writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=pa.schema(fields)))
     return join(header, skeleton, sink.getvalue().to_pybytes())
+
+
+def crafted_frame(
+    values: pa.Array,
+    item_metadata: dict[bytes, bytes] | None = None,
+    kind: str = "array",
+    section_field_metadata: dict[bytes, bytes] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> bytes:
+    """A standalone frame whose one column holds ``values``, its list item field carrying
+    ``item_metadata`` and its ``hypha_arrow`` JSON ``kind`` plus ``meta``: what any sender,
+    conforming or not, can put on the wire."""
+    column = pa.LargeListArray.from_arrays(pa.array([0, len(values)], pa.int64()), values)
+    if item_metadata is not None:
+        column = column.view(pa.large_list(pa.field("item", values.type, metadata=item_metadata)))
+    metadata = {**(section_field_metadata or {}), b"hypha_arrow": json.dumps({"kind": kind, **(meta or {})}).encode()}
+    schema = pa.schema([pa.field("0", column.type, nullable=False, metadata=metadata)])
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema) as writer:
+        writer.write_batch(pa.record_batch([column], schema=schema))
+    section = sink.getvalue().to_pybytes()
+    descriptor = {"version": FORMAT_VERSION, "length": len(section), "compression": None, "columns": [["value"]], "pad": b""}
+    return msgpack.packb({"value": placeholder(0), DESCRIPTOR_KEY: descriptor}) + section
