@@ -15,11 +15,9 @@
 import { Encoder } from "@msgpack/msgpack";
 import { decodeObject, objectEnd } from "../msgpack.js";
 import { FRAME_LIMIT, HEADER_KEY } from "./sending.js";
-import { KEY_MARK } from "./transfers.js";
+import { CHUNK_MAX, HYBRID_MAX_CHUNKS, KEY_MARK } from "./budgets.js";
 
 const CHUNK_MIN = FRAME_LIMIT;
-const CHUNK_MAX = 15 << 20;
-const MAX_CHUNKS = 400;
 const STOCK_CHUNK = 256 << 10; // hypha-rpc's long_message_chunk_size
 const ACK_EVERY = 16;
 const WINDOW = 48;
@@ -30,7 +28,7 @@ const CACHE = "services.built-in.message_cache.";
 const ENCODER = new Encoder({ useBigInt64: true });
 
 export function chunkSize(total) {
-  return Math.min(CHUNK_MAX, Math.max(CHUNK_MIN, Math.ceil(total / MAX_CHUNKS)));
+  return Math.min(CHUNK_MAX, Math.max(CHUNK_MIN, Math.ceil(total / HYBRID_MAX_CHUNKS)));
 }
 
 /** A token bucket: `acquire` waits until one more message fits under the rate limit. */

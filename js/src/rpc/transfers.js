@@ -19,8 +19,6 @@ import { resolveOptions } from "../options.js";
 import { IncomingTransfers, KEY_MARK } from "./budgets.js";
 import { declaresCompression, decodeOffLoop, decodeWithoutInflating } from "./inflater.js";
 
-export { KEY_MARK };
-
 const CACHE_METHOD = "services.built-in.message_cache.";
 const REASON_CHARS = 2000; // of a refused call's reason, as Python's `hypha_arrow_refused` keeps
 const ENCODER = new Encoder({ useBigInt64: true });
