@@ -476,29 +476,6 @@ def test_a_trickled_message_is_dropped_at_the_deadline_and_a_silent_one_at_the_i
 # -- attack 4: someone else's message ---------------------------------------------------------
 
 
-async def intrude(intruder: Attacker, key: str) -> list[str]:
-    """Every way of writing into, processing or removing ``key``, as a client that did not create it.
-    Returns the failures that are no refusal, and those calls that succeeded."""
-    attempts = {
-        "append": ("append", key, b"intruder"),
-        "set over chunk 0": ("set", key, 0, b"intruder"),
-        "set a new chunk": ("set", key, 1000, b"intruder"),
-        "process": ("process", key),
-        "remove": ("remove", key),
-        "create with overwrite": ("create", key, False, True),
-    }
-    wrong: list[str] = []
-    for name, (operation, *args) in attempts.items():
-        try:
-            await (await intruder.call(operation, *args))
-        except Exception as error:
-            if "refused" not in str(error):
-                wrong.append(f"{name}: {last_line(str(error))}")
-        else:
-            wrong.append(f"{name}: accepted")
-    return wrong
-
-
 def held_open(client: Any, halfway: asyncio.Event, resume: asyncio.Event) -> None:
     """Make stock ``client`` send its next large message as stock hypha-rpc does (256 KiB chunks
     through the target's cache, each awaited), but wait halfway until ``resume`` is set: a
@@ -537,7 +514,7 @@ def test_only_the_creator_of_a_message_may_write_process_or_remove_it(hypha_serv
             for index in range(2):
                 await (await owner.call("set", key, index, np.random.default_rng(index).bytes(256 * KiB)))
             before = await scene.service.message(key)
-            assert await intrude(intruder, key) == []
+            assert await intruder.intrude(key, 1000) == []
             assert await scene.service.message(key) == before, "another client's calls changed the message"
             await (await owner.call("append", key, b"owner"))
             assert (await scene.service.message(key))["chunks"] == 3, "the owner can no longer write its message"
@@ -552,7 +529,7 @@ def test_only_the_creator_of_a_message_may_write_process_or_remove_it(hypha_serv
                 await asyncio.wait_for(halfway.wait(), 10)
                 (legit_key,) = (await scene.service.pending())["keys"]
                 in_progress = await scene.service.message(legit_key)
-                assert await intrude(intruder, legit_key) == []
+                assert await intruder.intrude(legit_key, 1000) == []
                 assert await scene.service.message(legit_key) == in_progress, "another client's calls changed the transfer"
                 resume.set()
                 assert await asyncio.wait_for(call, CALL_TIMEOUT) == {"nbytes": len(payload), "crc32": zlib.crc32(payload)}

@@ -144,6 +144,29 @@ class Attacker:
         while sent:
             await self._settle(sent)
 
+    async def intrude(self, key: str, new_index: int, *, reason: str = "refused") -> list[str]:
+        """Every way of writing into, processing or removing ``key``, as a client that did not
+        create it (``new_index``: a chunk the owner has not sent). Returns the calls that were
+        accepted, or refused without ``reason`` in the refusal."""
+        attempts = {
+            "append": ("append", key, b"intruder"),
+            "set over chunk 0": ("set", key, 0, b"intruder"),
+            "set a new chunk": ("set", key, new_index, b"intruder"),
+            "process": ("process", key),
+            "remove": ("remove", key),
+            "create with overwrite": ("create", key, False, True),
+        }
+        wrong: list[str] = []
+        for name, (operation, *args) in attempts.items():
+            try:
+                await (await self.call(operation, *args))
+            except Exception as error:
+                if "refused" not in str(error) or reason not in str(error):
+                    wrong.append(f"{name}: {last_line(str(error))}")
+            else:
+                wrong.append(f"{name}: accepted")
+        return wrong
+
     async def _settle(self, sent: Sent) -> None:
         key, size, answer = sent.popleft()
         try:

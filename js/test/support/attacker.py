@@ -109,19 +109,7 @@ class Attacks:
 
     async def intrude(self, attacker: int, key: str) -> list[str]:
         """Every way of touching ``key`` as a client that did not create it: the outcomes that are no refusal."""
-        who, wrong = self.attackers[attacker], []
-        for name, (operation, *args) in {
-            "append": ("append", key, b"intruder"),
-            "set over chunk 0": ("set", key, 0, b"intruder"),
-            "set a new chunk": ("set", key, 5, b"intruder"),
-            "process": ("process", key),
-            "remove": ("remove", key),
-            "create with overwrite": ("create", key, False, True),
-        }.items():
-            result = await outcome(await who.call(operation, *args))
-            if "refused" not in result or "created by another client" not in result:
-                wrong.append(f"{name}: {result}")
-        return wrong
+        return await self.attackers[attacker].intrude(key, 5, reason="created by another client")
 
     async def raw(self, attacker: int, kind: str, count: int = 1, declared: int = 0) -> dict:
         """Raw frames to the victim (no promise: nobody to answer), then a ping on the same
