@@ -174,17 +174,25 @@ function peek(bytes) {
   return { header, hybrid, extra: readExtra };
 }
 
+/**
+ * Peers remembered per connection, the least recently heard forgotten first (Python's
+ * `MAX_PEERS`): anyone can connect as many new client ids as they like. A forgotten peer is
+ * judged by its tags again, and a stock one sent a hybrid frame by mistake refuses it and gets
+ * the call again, stock.
+ */
+export const MAX_PEERS = 10_000;
+
 /** What this connection last heard about each peer (docs/wire-format.md 9.1): a header's `_ha` wins over method tags. */
 export class Peers {
   constructor() {
     this.heardFrom = new Map();
-    this.tagged = new Set();
+    this.tagged = new Map();
   }
 
   heard(header, readExtra) {
     const sender = header?.from;
-    if (typeof sender === "string") this.heardFrom.set(sender, Boolean(header[HEADER_KEY]));
-    if (readExtra) collectTags(readExtra(), this.tagged);
+    if (typeof sender === "string") remember(this.heardFrom, sender, Boolean(header[HEADER_KEY]));
+    if (readExtra) collectTags(readExtra(), (target) => remember(this.tagged, target, true));
   }
 
   readsHybrid(target) {
@@ -198,18 +206,17 @@ export class Peers {
   }
 }
 
-/**
- * Whether the frame holds the tag's msgpack string anywhere: most small frames (replies, calls
- * without callbacks) then need no second decoding only to find no tag.
- */
-function mentionsTag(bytes) {
-  return indexOfBytes(bytes, TAG_STRING) !== -1;
+/** `key` as the most recently heard of `known` (a Map keeps insertion order), the oldest dropped past `MAX_PEERS`. */
+function remember(known, key, value) {
+  known.delete(key);
+  known.set(key, value);
+  if (known.size > MAX_PEERS) known.delete(known.keys().next().value);
 }
 
-function collectTags(value, into, depth = 0) {
+function collectTags(value, found, depth = 0) {
   if (depth > 32 || value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return;
-  if (value._rtype === "method" && value[METHOD_TAG] && typeof value._rtarget === "string") into.add(value._rtarget);
-  for (const item of Array.isArray(value) ? value : Object.values(value)) collectTags(item, into, depth + 1);
+  if (value._rtype === "method" && value[METHOD_TAG] && typeof value._rtarget === "string") found(value._rtarget);
+  for (const item of Array.isArray(value) ? value : Object.values(value)) collectTags(item, found, depth + 1);
 }
 
 /** Whether `Base` is the ws package's WebSocket (it takes an options argument). */
