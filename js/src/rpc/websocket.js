@@ -213,6 +213,14 @@ function remember(known, key, value) {
   if (known.size > MAX_PEERS) known.delete(known.keys().next().value);
 }
 
+/**
+ * Whether the frame holds the tag's msgpack string anywhere: most small frames (replies, calls
+ * without callbacks) then need no second decoding only to find no tag.
+ */
+function mentionsTag(bytes) {
+  return indexOfBytes(bytes, TAG_STRING) !== -1;
+}
+
 function collectTags(value, found, depth = 0) {
   if (depth > 32 || value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return;
   if (value._rtype === "method" && value[METHOD_TAG] && typeof value._rtarget === "string") found(value._rtarget);
