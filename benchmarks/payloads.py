@@ -28,6 +28,8 @@ ROUTING_HEADER = {
 }
 
 CATEGORIES = ("red", "green", "blue", "yellow", "purple")
+EMBEDDING_WIDTH = 128
+WIDE_ROWS = 200
 
 
 class Message(NamedTuple):
@@ -138,6 +140,29 @@ def string_frame(n: int) -> Message:
     return as_call(frame)
 
 
+def embedding_records(n: int) -> Message:
+    """Records each holding a 128-float embedding: many small same-dtype arrays in one message."""
+    vectors = _rng(9).standard_normal((n, EMBEDDING_WIDTH))
+    return as_call([{"id": i, "embedding": vectors[i].copy()} for i in range(n)])
+
+
+def small_arrays(n: int) -> Message:
+    """A list of separate 1 KB float64 arrays (128 values each)."""
+    vectors = _rng(10).standard_normal((n, EMBEDDING_WIDTH))
+    return as_call([vectors[i].copy() for i in range(n)])
+
+
+def wide_frame(columns: int) -> Message:
+    """``WIDE_ROWS`` rows of float64 under ``columns`` named columns (32 MB at 20,000 columns)."""
+    values = _rng(11).standard_normal((WIDE_ROWS, columns))
+    return as_call(pd.DataFrame(values, columns=[f"feature-{i}" for i in range(columns)]))
+
+
+def wide_array(columns: int) -> Message:
+    """The same bytes as ``wide_frame`` as one 2-D ndarray: what the wide frame is held against."""
+    return as_call(_rng(11).standard_normal((WIDE_ROWS, columns)))
+
+
 def small_call() -> Message:
     """A typical small method call: a few scalars and a promise descriptor."""
     extra = {
@@ -172,7 +197,10 @@ def _scaled(family: str, kind: str, full_count: int, builder: Callable[[int], Me
 def payloads(scale: str) -> list[Payload]:
     """All payloads in report order; names are the full-scale names at every scale."""
     return [
+        _scaled("float64", "float-array", 100, float_array, scale),
         _scaled("float64", "float-array", 1_000, float_array, scale),
+        _scaled("float64", "float-array", 3_000, float_array, scale),
+        _scaled("float64", "float-array", 10_000, float_array, scale),
         _scaled("float64", "float-array", 100_000, float_array, scale),
         _scaled("float64", "float-array", 1_000_000, float_array, scale),
         _scaled("float64", "float-array", 10_000_000, float_array, scale),
@@ -180,6 +208,10 @@ def payloads(scale: str) -> list[Payload]:
         _scaled("frame", "frame", 1_000_000, data_frame, scale),
         _scaled("strings", "strings", 100_000, string_list, scale),
         _scaled("records", "records", 10_000, records, scale),
+        _scaled("embeddings", "nested", 2_000, embedding_records, scale),
+        _scaled("arrays", "nested", 5_000, small_arrays, scale),
+        _scaled("wide-frame", "wide", 20_000, wide_frame, scale),
+        _scaled("wide-array", "wide", 20_000, wide_array, scale),
         Payload("small-call", "call", 1, small_call, "small-call"),
         _scaled("categorical", "repetitive", 100_000, categorical_strings, scale),
         _scaled("small-ints", "repetitive", 1_000_000, small_ints, scale),

@@ -16,7 +16,10 @@ from matplotlib.image import imread
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PAYLOADS = {
+    "float64-1e2",
     "float64-1e3",
+    "float64-3e3",
+    "float64-1e4",
     "float64-1e5",
     "float64-1e6",
     "float64-1e7",
@@ -24,6 +27,10 @@ PAYLOADS = {
     "frame-1e6",
     "strings-1e5",
     "records-1e4",
+    "embeddings-2e3",
+    "arrays-5e3",
+    "wide-frame-2e4",
+    "wide-array-2e4",
     "small-call",
     "categorical-1e5",
     "small-ints-1e6",
