@@ -31,6 +31,7 @@ from ..config import Config
 from ..errors import DecodeError, HyphaArrowError
 from ..families import LIST_FAMILIES, family_for
 from . import budgets, transfer
+from .assembly import Assembly
 from .heap import HeapTrimmer
 from .inbox import Inbox, off_loop, off_loop_if
 from .frames import RECEIVING, SENDING, Receiving, Sending
@@ -228,20 +229,37 @@ class ArrowRPC(RPC):
         sender = _sender(context)
         self.arrow.transfers.admit_create(key, sender)
         result = super()._create_message(key, self._heartbeat(key, heartbeat), overwrite, context)
+        layout = transfer.declared_layout(key)
+        if layout is not None:  # one buffer for the whole frame, in place of hypha-rpc's dict of chunks
+            self._object_store["message_cache"][key] = Assembly(*layout)
         self.arrow.transfers.created(key, sender)
         return result
 
     def _append_message(self, key: str, data: bytes, heartbeat: bool = False, context: dict[str, Any] | None = None) -> Any:
         added = self.arrow.transfers.admit_chunk(key, _sender(context), None, data)
+        if isinstance(self._assembly(key), Assembly):  # hypha_arrow senders number their chunks
+            raise self.arrow.transfers.refuse(key, "a chunk appended to a message whose key declares its layout")
         result = super()._append_message(key, data, self._heartbeat(key, heartbeat), context)
         self.arrow.transfers.stored(key, added)
         return result
 
     def _set_message(self, key: str, index: int, data: bytes, heartbeat: bool = False, context: dict[str, Any] | None = None) -> Any:
         added = self.arrow.transfers.admit_chunk(key, _sender(context), index, data)
-        result = super()._set_message(key, index, data, self._heartbeat(key, heartbeat), context)
+        assembly = self._assembly(key)
+        if isinstance(assembly, Assembly):
+            try:
+                assembly.write(index, data)
+            except (ValueError, MemoryError) as error:
+                raise self.arrow.transfers.refuse(key, str(error) or "no memory for the frame") from None
+            self._heartbeat(key, heartbeat)
+            result = None
+        else:
+            result = super()._set_message(key, index, data, self._heartbeat(key, heartbeat), context)
         self.arrow.transfers.stored(key, added)
         return result
+
+    def _assembly(self, key: str) -> Any:
+        return self._object_store.get("message_cache", {}).get(key) if isinstance(key, str) else None
 
     def _remove_message(self, key: str, context: dict[str, Any] | None = None) -> Any:
         if not self.arrow.transfers.admit_remove(key, _sender(context)):
@@ -269,7 +287,7 @@ class ArrowRPC(RPC):
             if isinstance(chunks, dict) and chunks:  # else hypha-rpc reports what is wrong
                 try:
                     large = size >= OFF_LOOP_BYTES
-                    frame = await off_loop_if(large, transfer.join_chunks, chunks)
+                    frame = await off_loop_if(large and not isinstance(chunks, Assembly), transfer.join_chunks, chunks)
                     if key in cache:  # else removed by its sender meanwhile: hypha-rpc says so
                         cache[key] = {0: frame}
                         parts = await off_loop_if(large, framing.FrameParts, frame, 2, self.arrow.config)

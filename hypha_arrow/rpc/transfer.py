@@ -22,6 +22,7 @@ import shortuuid
 from websockets.protocol import State
 
 from ..buffers import new_frame
+from .assembly import Assembly
 from .stock_forms import STOCK_REFUSAL
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ an HTTP client. Measured on an 80 MB loopback echo (medians of 9, 3 alternating 
 cost 5-10% against no window, 16/64 about half that; 16/48 keeps more room for HTTP."""
 KEY_MARK = "~ha~"
 """Between a session id and the unique suffix of a hybrid message's cache key."""
+LAYOUT_DIGITS = 12
+"""Digits of a declared size at most: more than any frame ``MAX_CHUNKS`` chunks can hold."""
 CLEANUP_TIMEOUT = 5.0
 
 WEBSOCKET_RATE = (150.0, 400.0)
@@ -99,8 +102,9 @@ async def send(rpc: Any, state: ArrowState, package: bytes, target_id: str, sess
         await state.pacer.acquire()
         await rpc._emit_message(package)
         return
+    size = chunk_size(len(package)) if hybrid else rpc._long_message_chunk_size
     if hybrid:
-        message_id, heartbeat = f"{session_id or ''}{KEY_MARK}{shortuuid.uuid()}", False
+        message_id, heartbeat = message_key(session_id, len(package), size), False
     else:
         message_id, heartbeat = session_id or shortuuid.uuid(), bool(session_id)
     await state.pacer.acquire()
@@ -108,7 +112,6 @@ async def send(rpc: Any, state: ArrowState, package: bytes, target_id: str, sess
     if hybrid and not state.known_hybrid(target_id):
         await _forget(rpc, target_id, message_id)
         raise ConnectionError(f"{STOCK_REFUSAL}: {target_id} answered as a stock client")
-    size = chunk_size(len(package)) if hybrid else rpc._long_message_chunk_size
 
     def abandoned() -> bool:
         return sending is not None and sending.call is not None and sending.call.done()
@@ -127,12 +130,43 @@ async def send(rpc: Any, state: ArrowState, package: bytes, target_id: str, sess
         raise
 
 
+def message_key(session_id: str | None, total: int, chunk: int) -> str:
+    """A hybrid message's cache key: its session, ``KEY_MARK``, a unique id, and the frame's
+    layout (its size and chunk size), so the receiver can write chunks straight into one
+    buffer (``assembly``). Receivers that do not read the layout see one opaque unique id."""
+    return f"{session_id or ''}{KEY_MARK}{shortuuid.uuid()}.{total}.{chunk}"
+
+
+def declared_layout(key: object) -> tuple[int, int] | None:
+    """(frame size, chunk size) as ``message_key`` declared them; None for a key without a
+    layout (stock and JavaScript senders) or with one no hypha_arrow sender makes."""
+    if not isinstance(key, str):
+        return None
+    _, mark, rest = key.partition(KEY_MARK)
+    fields = rest.rsplit(".", 2) if mark else ()
+    if len(fields) != 3 or not all(field.isascii() and field.isdigit() and len(field) <= LAYOUT_DIGITS for field in fields[1:]):
+        return None
+    total, chunk = int(fields[1]), int(fields[2])
+    if not (CHUNK_MIN <= chunk <= CHUNK_MAX and 0 < total <= chunk * MAX_CHUNKS):
+        return None
+    return total, chunk
+
+
+def declared_total(key: object) -> int | None:
+    """The frame size a hybrid sender declared in its message key, if it did."""
+    layout = declared_layout(key)
+    return layout[0] if layout is not None else None
+
+
 def join_chunks(chunks: dict[int, bytes]) -> bytes:
-    """A message's chunks as one frame, each chunk freed from ``chunks`` once copied.
+    """A message's chunks as one frame: an ``Assembly``'s own buffer, or the chunks of a key
+    without a layout copied into one, each freed from ``chunks`` once copied.
 
     hypha-rpc joins with ``b"".join`` and keeps the chunks until the message is handled:
     two copies of the payload at once. Refused unless the chunks are numbered 0 to n-1.
     """
+    if isinstance(chunks, Assembly):
+        return chunks.frame()
     if set(chunks) != set(range(len(chunks))):
         raise ValueError(f"chunks {sorted(set(range(max(chunks, default=-1) + 1)) - set(chunks))[:10]} are missing")
     if len(chunks) == 1:

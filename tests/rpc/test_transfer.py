@@ -120,6 +120,7 @@ def test_a_hybrid_chunked_send_uses_a_key_of_its_own_per_message_and_no_heartbea
     first = [call for call in rpc.calls if call.args[0] == keys[0]]
     assert [call.name for call in first] == ["create", "set", "set", "set", "process"]
     assert [call.args[-1] for call in first] == [False] * 5, "no heartbeat: the session may be gone"
+    assert transfer.declared_layout(keys[0]) == (len(package), transfer.chunk_size(len(package)))
     sets = [call for call in first if call.name == "set"]
     assert [call.args[1] for call in sets] == [0, 1, 2]
     assert [len(call.args[2]) for call in sets] == [transfer.chunk_size(len(package))] * 2 + [100]
@@ -243,3 +244,24 @@ def test_session_of_a_key_send_made_unique_or_of_hypha_rpcs_own_key() -> None:
     assert transfer.session_of(f"{KEY_MARK}abc") == ""
 
 
+
+
+def test_declared_layout_reads_what_message_key_wrote_and_nothing_else() -> None:
+    key = transfer.message_key("s1", 5 * CHUNK_MIN + 7, CHUNK_MIN)
+    assert transfer.session_of(key) == "s1"
+    assert transfer.declared_layout(key) == (5 * CHUNK_MIN + 7, CHUNK_MIN)
+    assert transfer.declared_total(key) == 5 * CHUNK_MIN + 7
+    unique = key.partition(KEY_MARK)[2].split(".")[0]
+    refused = [
+        "s1",  # hypha-rpc's own key
+        f"s1{KEY_MARK}{unique}",  # a JavaScript sender's: no layout
+        f"s1{KEY_MARK}{unique}.100.{CHUNK_MIN - 1}",  # chunks smaller than any hypha_arrow sender makes
+        f"s1{KEY_MARK}{unique}.100.{CHUNK_MAX + 1}",
+        f"s1{KEY_MARK}{unique}.{MAX_CHUNKS * CHUNK_MIN + 1}.{CHUNK_MIN}",  # more than MAX_CHUNKS chunks
+        f"s1{KEY_MARK}{unique}.0.{CHUNK_MIN}",
+        f"s1{KEY_MARK}{unique}.-5.{CHUNK_MIN}",
+        f"s1{KEY_MARK}{unique}.\u0661\u0662.{CHUNK_MIN}",  # digits, but not ASCII ones
+        f"s1{KEY_MARK}{unique}.{'9' * 13}.{CHUNK_MIN}",
+        42,
+    ]
+    assert [transfer.declared_total(bad) for bad in refused] == [None] * len(refused)
