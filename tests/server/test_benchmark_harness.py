@@ -6,11 +6,13 @@ harness itself (every payload and path measured, verified and recorded).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from matplotlib.image import imread
 
@@ -122,13 +124,59 @@ def test_targets_are_all_evaluated(record: dict) -> None:
         assert target["op"] in ("<=", ">=") and target["limit"] > 0
 
 
+E2E_CASES = {"int", "float64-1e6", "float64-1e7", "frame-1e6", "records-1e4", "embeddings-2e3", "arrays-5e3", "wide-frame-2e4", "wide-array-2e4"}
+
+
 def test_end_to_end_benchmark_runs_through_a_local_server(tmp_path: Path) -> None:
     out = tmp_path / "e2e.json"
     result = run_harness("e2e", out)
-    record = json.loads(out.read_text())
-    cells = {(r["case"], r["mode"]): r for r in record["results"]}
-    cases = {"int", "float64-1e6", "float64-1e7", "frame-1e6", "records-1e4"}
-    assert set(cells) == {(case, mode) for case in cases for mode in ("stock", "hypha_arrow")}
-    assert all(r["median_s"] > 0 and r["repeats"] >= 1 for r in record["results"])
-    assert {t["case"] for t in record["targets"]} == cases
+    (run,) = json.loads(out.read_text())["runs"]
+    cells = {(r["case"], r["mode"]): r for r in run["results"]}
+    assert set(cells) == {(case, mode) for case in E2E_CASES for mode in ("stock", "hypha_arrow", "floor")}
+    assert all(r["median_s"] > 0 and r["repeats"] >= 1 for r in run["results"])
+    assert all(r["frame_bytes"] == cells[r["case"], "floor"]["frame_bytes"] > 0 for r in run["results"])
+    assert cells["float64-1e7", "floor"]["frame_bytes"] > 8 * 100_000  # tiny: 1e5 float64 and the header
+    targets = {t["name"]: t for t in run["targets"]}
+    assert {"float64-1e7 vs floor", "float64-1e7", "int", "embeddings-2e3", "arrays-5e3", "wide-frame-2e4"} <= set(targets)
+    assert all(t["status"] in ("PASS", "MISS") and t["measured"] > 0 for t in targets.values())
     assert "1/" in result.stderr  # progress was shown while it ran
+
+
+def test_end_to_end_runs_are_each_reported(tmp_path: Path) -> None:
+    out = tmp_path / "e2e.json"
+    result = run_harness("e2e", out, "--runs", "2", "--only", "int", "float64-1e7")
+    runs = json.loads(out.read_text())["runs"]
+    assert [{r["case"] for r in run["results"]} for run in runs] == [{"int", "float64-1e7"}] * 2
+    assert result.stdout.count("float64-1e7 vs floor:") == 2 + 1  # each run's verdict, then the summary
+    assert "(PASS in" in result.stdout
+
+
+def test_end_to_end_floor_echo_is_checked() -> None:
+    """The floor's echo comes back byte for byte through a real server, in hypha_arrow's chunks
+    (a message under one chunk whole, a large one chunked with acknowledgements); a changed byte is caught."""
+    from benchmarks.e2e import FloorMode, floor_package
+    from benchmarks.floor import FloorEcho
+    from hypha_arrow.rpc.transfer import ACK_EVERY, CHUNK_MIN
+    from hypha_arrow.tools.local_server import LocalServer
+
+    async def run(url: str) -> None:
+        pair = await FloorEcho.connect(url)
+        try:
+            for size in (10, CHUNK_MIN, CHUNK_MIN * (ACK_EVERY + 1) + 7):
+                package = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+                prepared = pair.prepare(package)
+                assert prepared.count == -(-size // CHUNK_MIN)
+                parts = await pair.echo(prepared)
+                assert b"".join(parts) == package
+            floor = FloorMode(pair)
+            echo = floor.echo_of(np.arange(1000.0))
+            assert await echo() > 0 and floor.frame_bytes == len(floor_package(np.arange(1000.0)))
+            honest = pair.echoer.on_message
+            pair.echoer.on_message = lambda sender, parts: honest(sender, [memoryview(b"y" + bytes(parts[0][1:]))])
+            with pytest.raises(AssertionError, match="floor echo"):
+                await echo()
+        finally:
+            await pair.close()
+
+    with LocalServer() as server:
+        asyncio.run(run(server.url))
