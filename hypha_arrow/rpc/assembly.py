@@ -9,11 +9,17 @@ at its place in one buffer and the joined frame is that buffer: the payload is h
 The buffer is allocated at the first chunk (a ``create`` alone costs nothing), and its pages
 become resident only as chunks fill them, so a sender that declares much and sends little
 pins only what it sent, which the byte budgets count as for any message.
+
+The frame starts up to 7 bytes into the buffer, so that its Arrow section is 8-byte aligned:
+the server rewrites the header, which moves the section by any number of bytes, and a
+misaligned section is copied whole before decoding (an extra 1 GiB for a 1 GiB message).
 """
 
 from __future__ import annotations
 
-from ..buffers import new_frame
+import msgpack
+
+from ..buffers import ARROW_ALIGNMENT, address_of, new_frame
 
 
 class Assembly(dict):
@@ -25,7 +31,7 @@ class Assembly(dict):
     hypha-rpc's own dict of chunks.
     """
 
-    __slots__ = ("total", "chunk", "count", "_frame", "_view", "_written", "_filled")
+    __slots__ = ("total", "chunk", "count", "_frame", "_view", "_shift", "_written", "_filled")
 
     def __init__(self, total: int, chunk: int) -> None:
         super().__init__()
@@ -34,6 +40,7 @@ class Assembly(dict):
         self.count = -(-total // chunk)
         self._frame: bytes | None = None
         self._view: memoryview | None = None
+        self._shift = 0
         self._written = bytearray(self.count)
         self._filled = 0
 
@@ -57,19 +64,29 @@ class Assembly(dict):
         if len(data) != expected:
             raise ValueError(f"chunk {index} is {len(data)} bytes; the layout its key declares makes it {expected}")
         if self._view is None:
-            self._frame, self._view = new_frame(self.total)
+            self._allocate(data if index == 0 else None)
         self._span(index)[:] = data
         if not self._written[index]:
             self._written[index] = 1
             self._filled += 1
 
-    def frame(self) -> bytes:
-        """The whole frame; ValueError while chunks are missing (their bytes were never written)."""
+    def frame(self) -> memoryview:
+        """The whole frame, a view of the buffer (its ``obj``); ValueError while chunks are
+        missing (their bytes were never written)."""
         if self._filled != self.count or self._frame is None:
             missing = [index for index, done in enumerate(self._written) if not done]
             raise ValueError(f"chunks {missing[:10]} of {self.count} are missing")
-        frame, self._frame, self._view = self._frame, None, None
+        frame = memoryview(self._frame)[self._shift : self._shift + self.total]  # holds the buffer
+        self._frame = self._view = None
         return frame
+
+    def _allocate(self, first_chunk: bytes | None) -> None:
+        """The buffer, with the frame placed so that the section after its msgpack objects is
+        aligned (when the first chunk to arrive is chunk 0 and holds them, as senders send)."""
+        self._frame, whole = new_frame(self.total + ARROW_ALIGNMENT - 1)
+        end = _objects_end(first_chunk) if first_chunk is not None else None
+        self._shift = -(address_of(self._frame) + (end or 0)) % ARROW_ALIGNMENT
+        self._view = whole[self._shift : self._shift + self.total]
 
     def _size(self, index: int) -> int:
         return min(self.chunk, self.total - index * self.chunk)
@@ -78,3 +95,15 @@ class Assembly(dict):
         assert self._view is not None
         start = index * self.chunk
         return self._view[start : start + self._size(index)]
+
+
+def _objects_end(chunk: bytes) -> int | None:
+    """Where a frame's header and extra end in its first chunk (its Arrow section starts there), if they do."""
+    unpacker = msgpack.Unpacker(max_buffer_size=len(chunk) or 1)
+    unpacker.feed(chunk)
+    try:
+        unpacker.skip()
+        unpacker.skip()
+    except (msgpack.UnpackException, ValueError):  # truncated or not msgpack: the frame's decoder says what is wrong
+        return None
+    return unpacker.tell()

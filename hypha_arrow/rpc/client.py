@@ -289,7 +289,9 @@ class ArrowRPC(RPC):
                     large = size >= OFF_LOOP_BYTES
                     frame = await off_loop_if(large and not isinstance(chunks, Assembly), transfer.join_chunks, chunks)
                     if key in cache:  # else removed by its sender meanwhile: hypha-rpc says so
-                        cache[key] = {0: frame}
+                        # an Assembly's frame is a view of its buffer: hypha-rpc gets the buffer,
+                        # only to log its size (its Unpacker reads the frame decoded below)
+                        cache[key] = {0: frame if isinstance(frame, bytes) else frame.obj}
                         parts = await off_loop_if(large, framing.FrameParts, frame, 2, self.arrow.config)
                         receiving = self._received(parts, sender, await _section(parts))
                 except (ValueError, DecodeError) as error:  # DecodeError: no call awaiting a reply to tell
