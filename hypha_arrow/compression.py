@@ -21,13 +21,14 @@ SAMPLE_SLICES = 4
 SAMPLE_BYTES = 16 * 1024
 
 
-def choose(config: Config, buffers: list[pa.Buffer]) -> str | None:
-    """The IPC body codec for a section made of ``buffers``, or None to send it plain."""
+def choose(config: Config, arrays: list[pa.Array]) -> str | None:
+    """The IPC body codec for a section holding ``arrays``, or None to send it plain."""
     algorithm = config.compression_algorithm
     if algorithm is None or not config.uses("compression"):
         return None
     if algorithm != "auto":
         return algorithm
+    buffers = [b for array in arrays for b in array.buffers() if b is not None]  # children's included
     total = sum(b.size for b in buffers)
     if total < AUTO_MIN_BYTES:
         return None

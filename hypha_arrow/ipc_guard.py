@@ -39,10 +39,15 @@ Which extension names a decoder accepts is the value families' to say (``familie
 
 @dataclass
 class StreamLayout:
-    """What a stream declares: its record batch's buffer sizes and its inflated body size."""
+    """What a stream declares: its record batch's buffer sizes and its inflated body size, and
+    the messages read, so a reader need not read them again."""
 
     batch_buffer_sizes: list[int] = field(default_factory=list)
     inflated_bytes: int = 0
+    schema_metadata: bytes = b""
+    """The schema message's flatbuffer."""
+    record_batch: pa.ipc.Message | None = None
+    has_dictionaries: bool = False
 
 
 def scan(
@@ -64,8 +69,12 @@ def scan(
         except (pa.ArrowException, OSError) as error:
             raise DecodeError(f"Arrow section: {error}") from None
         kinds.append(message.type)
-        if message.type == "schema" and _EXTENSION_NAME in message.metadata.to_pybytes():
-            _check_extensions(message, allowed_extensions)
+        if message.type == "schema":
+            layout.schema_metadata = message.metadata.to_pybytes()
+            if _EXTENSION_NAME in layout.schema_metadata:
+                _check_extensions(message, allowed_extensions)
+        elif message.type == "record batch":
+            layout.record_batch = message
         if message.type in _BATCH_MESSAGES:
             body = message.body.size if message.body is not None else 0
             if not (compressed := _is_compressed(message)) and not with_sizes:
@@ -84,6 +93,7 @@ def scan(
         raise DecodeError("Arrow section must start with its one schema")
     if kinds.count("record batch") != 1 or kinds[-1] != "record batch":
         raise DecodeError(f"Arrow section must end with exactly one record batch, found {kinds[1:]}")
+    layout.has_dictionaries = len(kinds) > 2
     return layout
 
 

@@ -7,22 +7,23 @@ value's data, so values of any length and type share one schema. Field metadata
 
 from __future__ import annotations
 
-import json
 import struct
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import pyarrow as pa
 
-from . import compression, ipc_guard
+from . import compression, ipc_guard, schemas
 from .config import Config
 from .errors import DecodeError, EncodeError
 from .families import EXTENSIONS, Column
+from .schemas import META_KEY
 
-META_KEY = b"hypha_arrow"
 _END_OF_STREAM = 8
+_ONE_ROW = struct.Struct("<qq")
+"""A one-row list's offsets: where its row's values start and end."""
+_PLAIN = pa.ipc.IpcWriteOptions()
 BYTELESS_FREE = 1 << 20
 BYTELESS_PER_BYTE = 8
 """Elements without bytes (wire format section 6) a section may hold: ``max(BYTELESS_FREE,
@@ -40,18 +41,18 @@ class EncodedSection:
 
 def encode(columns: list[Column], config: Config, paths: list[str]) -> EncodedSection:
     """The section of ``columns``; ``paths`` name them in errors."""
-    batch = _batch(columns)
-    codec = compression.choose(config, [b for column in batch.columns for b in _buffers(column)])
-    options = pa.ipc.IpcWriteOptions(compression=_codec(codec, config.compression_level))
+    plans = [schemas.field_plan(c.kind, c.meta, c.values.type, c.arrow_metadata) for c in columns]
+    batch = _batch(columns, plans)
+    codec = compression.choose(config, batch.columns)
     if codec is None:
-        size = _plain_size(batch, options)
-        _check_byteless_to_send(columns, paths, size)
-        return EncodedSection(size, None, lambda target: _write_exactly(batch, options, target, size))
+        size = _plain_size(batch, plans)
+        _check_byteless_to_send(columns, plans, paths, size)
+        return EncodedSection(size, None, lambda target: _write_exactly(batch, _PLAIN, target, size))
     sink = pa.BufferOutputStream()
-    _write(batch, options, sink)
+    _write(batch, pa.ipc.IpcWriteOptions(compression=_codec(codec, config.compression_level)), sink)
     data = sink.getvalue()
     inflated = ipc_guard.scan(data, sys.maxsize, EXTENSIONS).inflated_bytes
-    _check_byteless_to_send(columns, paths, max(data.size, inflated))
+    _check_byteless_to_send(columns, plans, paths, max(data.size, inflated))
     return EncodedSection(data.size, codec, lambda target: pa.FixedSizeBufferWriter(target).write(data))
 
 
@@ -81,9 +82,11 @@ def byteless_elements(array: pa.Array) -> int:
     return 0
 
 
-def _check_byteless_to_send(columns: list[Column], paths: list[str], section_bytes: int) -> None:
+def _check_byteless_to_send(columns: list[Column], plans: list[schemas.FieldPlan], paths: list[str], section_bytes: int) -> None:
     allowance, total = byteless_allowance(section_bytes), 0
-    for column, path in zip(columns, paths):
+    for column, plan, path in zip(columns, plans, paths):
+        if not plan.may_be_byteless:
+            continue
         total += byteless_elements(column.values)
         if total > allowance:
             raise EncodeError(
@@ -100,37 +103,23 @@ def _write_exactly(batch: pa.RecordBatch, options: pa.ipc.IpcWriteOptions, targe
         raise RuntimeError(f"Arrow section is {writer.tell()} bytes, {size} were computed")
 
 
-def _plain_size(batch: pa.RecordBatch, options: pa.ipc.IpcWriteOptions) -> int:
+def _plain_size(batch: pa.RecordBatch, plans: list[schemas.FieldPlan]) -> int:
     """Exact size of the uncompressed stream, so it can be written straight into the frame."""
-    if not any(_has_dictionary(field.type) for field in batch.schema):
+    if not any(plan.has_dictionary for plan in plans):
         return batch.schema.serialize().size + pa.ipc.get_record_batch_size(batch) + _END_OF_STREAM
     sizer = pa.MockOutputStream()  # dictionary batches: let the writer count them
-    _write(batch, options, sizer)
+    _write(batch, _PLAIN, sizer)
     return sizer.size()
 
 
-def _has_dictionary(kind: pa.DataType) -> bool:
-    if pa.types.is_dictionary(kind):
-        return True
-    if isinstance(kind, pa.BaseExtensionType):
-        return _has_dictionary(kind.storage_type)
-    return any(_has_dictionary(kind.field(i).type) for i in range(kind.num_fields))
-
-
-def _batch(columns: list[Column]) -> pa.RecordBatch:
+def _batch(columns: list[Column], plans: list[schemas.FieldPlan]) -> pa.RecordBatch:
     arrays, fields = [], []
-    for index, column in enumerate(columns):
+    for index, (column, plan) in enumerate(zip(columns, plans)):
         values = column.values
-        offsets = pa.py_buffer(struct.pack("<qq", 0, len(values)))
-        arrays.append(pa.Array.from_buffers(pa.large_list(values.type), 1, [None, offsets], children=[values]))
-        metadata = dict(column.arrow_metadata)
-        metadata[META_KEY] = json.dumps({"kind": column.kind, **column.meta}).encode()
-        fields.append(pa.field(str(index), arrays[-1].type, nullable=False, metadata=metadata))
+        offsets = pa.py_buffer(_ONE_ROW.pack(0, len(values)))
+        arrays.append(pa.Array.from_buffers(plan.type, 1, [None, offsets], children=[values]))
+        fields.append(pa.field(str(index), plan.type, nullable=False, metadata=plan.metadata))
     return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
-
-
-def _buffers(array: pa.Array) -> list[pa.Buffer]:
-    return [b for b in array.buffers() if b is not None]
 
 
 def _codec(name: str | None, level: int | None) -> pa.Codec | None:
@@ -147,44 +136,35 @@ def _write(batch: pa.RecordBatch, options: pa.ipc.IpcWriteOptions, sink: pa.Nati
 def decode(section: pa.Buffer, config: Config) -> list[Column]:
     """The columns of a section, validated in full before any is turned into Python values."""
     layout = ipc_guard.scan(section, config.max_decompressed_bytes, EXTENSIONS)
+    parsed = schemas.parse(layout.schema_metadata)
+    if len(parsed.columns) > config.max_columns:
+        raise DecodeError(f"Arrow section has {len(parsed.columns)} columns, over max_columns={config.max_columns}")
     try:
-        reader = pa.ipc.open_stream(section)
-        schema = reader.schema
-        _check_schema(schema, config)
-        batch = reader.read_next_batch()
+        if layout.has_dictionaries:  # pyarrow reads dictionary batches only as part of a stream
+            batch = pa.ipc.open_stream(section).read_next_batch()
+        else:
+            batch = pa.ipc.read_record_batch(layout.record_batch, parsed.schema)
         batch.validate(full=True)
-    except (pa.ArrowException, OSError, StopIteration, ValueError) as error:  # ValueError: names not UTF-8
+    except (pa.ArrowException, OSError, StopIteration) as error:
         raise DecodeError(f"Arrow section: {error}") from None
     if batch.num_rows != 1:
         raise DecodeError(f"Arrow section must hold one row, found {batch.num_rows}")
-    byteless, measure = sum(map(byteless_elements, batch.columns)), max(section.size, layout.inflated_bytes)
-    if byteless > byteless_allowance(measure):
-        raise DecodeError(f"Arrow section holds {byteless} elements without bytes, over max({BYTELESS_FREE}, {BYTELESS_PER_BYTE} x {measure})")
-    return [_column(index, field, batch.column(index)) for index, field in enumerate(schema)]
+    if parsed.may_be_byteless:
+        byteless, measure = sum(map(byteless_elements, batch.columns)), max(section.size, layout.inflated_bytes)
+        if byteless > byteless_allowance(measure):
+            raise DecodeError(f"Arrow section holds {byteless} elements without bytes, over max({BYTELESS_FREE}, {BYTELESS_PER_BYTE} x {measure})")
+    return [_column(index, parsed, data) for index, data in enumerate(batch.columns)]
 
 
-def _column(index: int, field: pa.Field, data: pa.LargeListArray) -> Column:
-    metadata = dict(field.metadata or {})
-    try:
-        meta = json.loads(metadata.pop(META_KEY))
-        kind = meta.pop("kind")
-    except (KeyError, ValueError, TypeError, AttributeError, RecursionError):
-        raise DecodeError(f"Arrow column {index} has no valid {META_KEY.decode()} metadata") from None
-    if data.null_count or not isinstance(kind, str):
+def _column(index: int, parsed: schemas.ParsedSchema, data: pa.LargeListArray) -> Column:
+    if data.null_count:
         raise DecodeError(f"Arrow column {index} is null or has no kind")
+    kind, meta, metadata = parsed.column(index)
     return Column(kind, _only_row(data), meta, metadata)
 
 
 def _only_row(data: pa.LargeListArray) -> pa.Array:
     """The values of a validated one-row list (cheaper than ``flatten``, which runs a kernel)."""
-    start, end = np.frombuffer(data.buffers()[1], dtype=np.int64, count=2, offset=data.offset * 8)
+    start, end = _ONE_ROW.unpack_from(data.buffers()[1], data.offset * 8)
     values = data.values
     return values if start == 0 and end == len(values) else values.slice(start, end - start)
-
-
-def _check_schema(schema: pa.Schema, config: Config) -> None:
-    if len(schema) > config.max_columns:
-        raise DecodeError(f"Arrow section has {len(schema)} columns, over max_columns={config.max_columns}")
-    for index, field in enumerate(schema):
-        if field.name != str(index) or not pa.types.is_large_list(field.type):
-            raise DecodeError(f"Arrow column {index} must be a large_list named {index!r}, got {field}")

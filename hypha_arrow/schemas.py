@@ -1,0 +1,153 @@
+"""The Arrow section's schema: built once per distinct column description, parsed once per
+distinct schema message.
+
+Messages repeat their shapes (the same call with arrays of one dtype and shape), and building
+or parsing a schema (field metadata as JSON, pyarrow's schema objects, the checks on them) cost
+as much per message as copying 100 KB. Both caches are per process, bounded in entries and in
+the size of what they keep, and keyed by content alone: each cached result is a pure function
+of its key, so a hit returns exactly what the work would have. On decode the key is the schema
+message's bytes, so a hit skips only work those bytes fully determine, checks included; an
+untrusted sender can at most push other entries out.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import struct
+from dataclasses import dataclass
+
+import msgpack
+import pyarrow as pa
+
+from .errors import DecodeError
+
+META_KEY = b"hypha_arrow"
+CACHE_ENTRIES = 256
+"""Distinct column descriptions (and schema messages) kept: more than a service sees in steady
+state, and at most ``CACHE_ENTRIES * CACHE_KEY_MAX_BYTES`` (4 MiB) of keys, about as much again
+in what they map to."""
+CACHE_KEY_MAX_BYTES = 16 * 1024
+"""Larger descriptions (a frame's 20,000 column labels) are built every time: their building
+is small beside their data, and they would crowd out the small ones."""
+_MESSAGE_PREFIX = struct.Struct("<Ii")
+_CONTINUATION = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class FieldPlan:
+    """A column's field, without its name, and what its type says about the section."""
+
+    type: pa.DataType
+    metadata: pa.KeyValueMetadata
+    has_dictionary: bool
+    """The writer must count the dictionary batches: the section's size needs a dry run."""
+    may_be_byteless: bool
+    """Its type can hold elements without bytes (wire format section 6): they must be counted."""
+
+
+def field_plan(kind: str, meta: dict, values_type: pa.DataType, arrow_metadata: dict[bytes, bytes]) -> FieldPlan:
+    """The field of a column of ``kind`` with ``meta`` (JSON-able) over values of ``values_type``."""
+    try:
+        # msgpack is injective where JSON is a function (a tuple packs as a list, and both dump
+        # as one array), so equal keys give equal JSON; what JSON refuses is never cached
+        key = (kind, msgpack.packb(meta), values_type, tuple(arrow_metadata.items()))
+    except (TypeError, ValueError, OverflowError):  # not msgpack: let JSON say what is wrong
+        return _field_plan(kind, meta, values_type, arrow_metadata)
+    if len(key[1]) > CACHE_KEY_MAX_BYTES or sum(len(k) + len(v) for k, v in key[3]) > CACHE_KEY_MAX_BYTES:
+        return _field_plan(kind, meta, values_type, arrow_metadata)
+    return _cached_field_plan(key)
+
+
+@functools.lru_cache(maxsize=CACHE_ENTRIES)
+def _cached_field_plan(key: tuple[str, bytes, pa.DataType, tuple[tuple[bytes, bytes], ...]]) -> FieldPlan:
+    kind, packed, values_type, arrow_metadata = key
+    return _field_plan(kind, msgpack.unpackb(packed, strict_map_key=False), values_type, dict(arrow_metadata))
+
+
+def _field_plan(kind: str, meta: dict, values_type: pa.DataType, arrow_metadata: dict[bytes, bytes]) -> FieldPlan:
+    metadata = dict(arrow_metadata)
+    metadata[META_KEY] = json.dumps({"kind": kind, **meta}).encode()
+    return FieldPlan(pa.large_list(values_type), pa.KeyValueMetadata(metadata), has_dictionary(values_type), may_be_byteless(values_type))
+
+
+def has_dictionary(kind: pa.DataType) -> bool:
+    if pa.types.is_dictionary(kind):
+        return True
+    if isinstance(kind, pa.BaseExtensionType):
+        return has_dictionary(kind.storage_type)
+    return any(has_dictionary(kind.field(i).type) for i in range(kind.num_fields))
+
+
+def may_be_byteless(kind: pa.DataType) -> bool:
+    """Whether an array of this type can hold null-type or field-less struct elements."""
+    if pa.types.is_null(kind) or (pa.types.is_struct(kind) and kind.num_fields == 0):
+        return True
+    if isinstance(kind, pa.BaseExtensionType):
+        return may_be_byteless(kind.storage_type)
+    if pa.types.is_dictionary(kind):
+        return may_be_byteless(kind.value_type)
+    return any(may_be_byteless(kind.field(i).type) for i in range(kind.num_fields))
+
+
+@dataclass(frozen=True)
+class ColumnSchema:
+    """What a decoder reads from one field's metadata."""
+
+    kind: str
+    meta_json: str
+    """Parsed again for each message, so every decoded value gets its own metadata objects."""
+    arrow_metadata: dict[bytes, bytes]
+
+
+@dataclass(frozen=True)
+class ParsedSchema:
+    """A schema message, read and checked: everything the section's decoder needs from it."""
+
+    schema: pa.Schema
+    columns: tuple[ColumnSchema, ...]
+    may_be_byteless: bool
+
+    def column(self, index: int) -> tuple[str, dict, dict[bytes, bytes]]:
+        """Column ``index``'s kind, meta (fresh objects) and other field metadata (a fresh dict)."""
+        column = self.columns[index]
+        meta = json.loads(column.meta_json)
+        del meta["kind"]
+        return column.kind, meta, dict(column.arrow_metadata)
+
+
+def parse(schema_metadata: bytes) -> ParsedSchema:
+    """The schema a schema message's metadata (its flatbuffer) holds, in the section's form, or
+    DecodeError. The caller's guard has read the message first (its extension types)."""
+    if len(schema_metadata) > CACHE_KEY_MAX_BYTES:
+        return _parse(schema_metadata)
+    return _cached_parse(schema_metadata)
+
+
+def _parse(schema_metadata: bytes) -> ParsedSchema:
+    message = pa.py_buffer(_MESSAGE_PREFIX.pack(_CONTINUATION, len(schema_metadata)) + schema_metadata)
+    try:
+        schema = pa.ipc.read_schema(message)
+        names = schema.names  # ValueError for names that are not UTF-8
+    except (pa.ArrowException, OSError, ValueError) as error:
+        raise DecodeError(f"Arrow section: {error}") from None
+    for index, field in enumerate(schema):
+        if names[index] != str(index) or not pa.types.is_large_list(field.type):
+            raise DecodeError(f"Arrow column {index} must be a large_list named {index!r}, got {field}")
+    columns = tuple(_column_schema(index, field) for index, field in enumerate(schema))
+    return ParsedSchema(schema, columns, any(may_be_byteless(field.type) for field in schema))
+
+
+_cached_parse = functools.lru_cache(maxsize=CACHE_ENTRIES)(_parse)
+
+
+def _column_schema(index: int, field: pa.Field) -> ColumnSchema:
+    metadata = dict(field.metadata or {})
+    try:
+        text = metadata.pop(META_KEY).decode()
+        kind = json.loads(text)["kind"]
+    except (KeyError, ValueError, TypeError, AttributeError, RecursionError):
+        raise DecodeError(f"Arrow column {index} has no valid {META_KEY.decode()} metadata") from None
+    if not isinstance(kind, str):
+        raise DecodeError(f"Arrow column {index} is null or has no kind")
+    return ColumnSchema(kind, text, metadata)
