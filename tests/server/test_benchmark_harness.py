@@ -132,7 +132,7 @@ def test_end_to_end_benchmark_runs_through_a_local_server(tmp_path: Path) -> Non
     result = run_harness("e2e", out)
     (run,) = json.loads(out.read_text())["runs"]
     cells = {(r["case"], r["mode"]): r for r in run["results"]}
-    assert set(cells) == {(case, mode) for case in E2E_CASES for mode in ("stock", "hypha_arrow", "floor")}
+    assert set(cells) == {(case, mode) for case in E2E_CASES for mode in ("stock", "hypha_arrow", "floor")} - {("wide-frame-2e4", "stock")}
     assert all(r["median_s"] > 0 and r["repeats"] >= 1 for r in run["results"])
     assert all(r["frame_bytes"] == cells[r["case"], "floor"]["frame_bytes"] > 0 for r in run["results"])
     assert cells["float64-1e7", "floor"]["frame_bytes"] > 8 * 100_000  # tiny: 1e5 float64 and the header
