@@ -130,7 +130,7 @@ class Unpacking:
             dtype_text, raw = msgpack.unpackb(data)
             if dtype_text in _TEXT_SCALARS and type(raw) is _TEXT_SCALARS[dtype_text][0]:
                 return _TEXT_SCALARS[dtype_text][1](raw)
-            dtype = _raw_dtype(dtype_text)
+            dtype = raw_dtype(dtype_text)
             if not isinstance(raw, bytes) or len(raw) != dtype.itemsize:
                 raise DecodeError("invalid numpy scalar cell")
             return np.frombuffer(raw, dtype=dtype)[0]
@@ -159,7 +159,8 @@ def dtype_from_text(text: Any) -> np.dtype | None:
         return None
 
 
-def _raw_dtype(text: Any) -> np.dtype:
+def raw_dtype(text: Any) -> np.dtype:
+    """The dtype a wire string names, if its values are plain bytes (``RAW_SCALAR_KINDS``); else DecodeError."""
     dtype = dtype_from_text(text)
     if dtype is None or dtype.kind not in RAW_SCALAR_KINDS or dtype.fields is not None or dtype.subdtype is not None:
         raise DecodeError(f"invalid cell dtype {text!r}")
@@ -170,7 +171,7 @@ def _array(form: Any) -> np.ndarray:
     if not isinstance(form, list) or len(form) != 4:
         raise DecodeError("invalid numpy array cell")
     dtype_text, shape, order, raw = form
-    dtype = _raw_dtype(dtype_text)
+    dtype = raw_dtype(dtype_text)
     if (
         not isinstance(shape, list)
         or not all(type(n) is int and n >= 0 for n in shape)

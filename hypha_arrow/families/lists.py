@@ -1,4 +1,5 @@
-"""Homogeneous Python lists: ints, floats, bools, strings or bytes, with None allowed.
+"""Homogeneous Python lists: ints, floats, bools, strings or bytes, with None allowed;
+and lists of small numpy arrays sharing one dtype and shape (``array_column``).
 
 Each element type maps to one Arrow type, so the decoded list has the same
 element types; anything mixed, or ints beyond int64, declines and stays msgpack.
@@ -13,6 +14,7 @@ import pyarrow as pa
 
 from ..config import Config
 from ..errors import DecodeError, EncodeError
+from .array_column import decode_arrays, encode_arrays
 from .base import Column
 
 _NONE = type(None)
@@ -33,6 +35,13 @@ DICTIONARY_PROBE = 1024
 """When compression is on, repeated strings (labels, categories) are dictionary-encoded
 if a probe of this many evenly spaced values finds at most half of them distinct."""
 _ITEM_BYTES = {bool: 1, int: 8, float: 8}
+NUMPY_LISTED = frozenset({pa.int64(), pa.float64(), pa.bool_()})
+"""Types whose null-free arrays become Python lists fastest through numpy's ``tolist``
+(10,000 int64: 0.1 ms against 0.2 ms for ``to_pylist``)."""
+SHARED_ARRAY_MAX_BYTES = 64 * 1024
+"""Arrays of a list share one column up to this size each: one copy more (the stacking), but
+one column instead of one per array (about 0.1 ms each, what copying 0.5 MB costs). A larger
+array is worth its own column, which keeps its memory without a copy."""
 
 
 def element_type(values: list[Any] | tuple[Any, ...]) -> type | None:
@@ -106,6 +115,8 @@ class ScalarListFamily:
         if not value:
             return None
         kind = element_type(value)
+        if kind is np.ndarray:
+            return _array_list(value, config)
         if kind is None or kind not in ARROW_TYPES:
             return None
         enabled = config.uses("strings") if kind in (str, bytes) else config.uses("arrays") and config.typed_array_optimization
@@ -115,13 +126,26 @@ class ScalarListFamily:
         return None if values is None else Column("list", values)
 
     def decode(self, column: Column, config: Config) -> list[Any]:
+        if "dtype" in column.meta:
+            return decode_arrays(column.values, column.meta)
         if not is_decodable(column.values.type):
             raise DecodeError(f"list data of type {column.values.type} is not supported")
         return python_list(column.values)
 
 
+def _array_list(values: list[Any] | tuple[Any, ...], config: Config) -> Column | None:
+    """Arrays sharing dtype, shape and order as one column, when they add up to the threshold."""
+    if not config.uses("arrays") or sum(v.nbytes for v in values if v is not None) < config.binary_threshold:
+        return None
+    shared = encode_arrays(values, SHARED_ARRAY_MAX_BYTES)
+    return None if shared is None else Column("list", *shared)
+
+
 def python_list(values: pa.Array) -> list[Any]:
-    """``values.to_pylist()``, fast for dictionary arrays (whose ``to_pylist`` boxes every index)."""
+    """``values.to_pylist()``, fast for dictionary arrays (whose ``to_pylist`` boxes every index)
+    and null-free numbers and bools."""
+    if values.type in NUMPY_LISTED and not values.null_count:
+        return values.to_numpy(zero_copy_only=False).tolist()
     if not pa.types.is_dictionary(values.type):
         return values.to_pylist()
     distinct = np.empty(len(values.dictionary) + 1, dtype=object)

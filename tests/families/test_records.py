@@ -164,3 +164,68 @@ def test_a_key_with_a_lone_surrogate_is_refused_naming_its_row() -> None:
     with pytest.raises(hypha_arrow.EncodeError, match="not valid UTF-8") as refused:
         hypha_arrow.encode(rows)
     assert refused.value.path == "value[7]"
+
+
+def _embeddings(count: int, dtype: str = "<f8") -> list[dict]:
+    return [{"id": i, "embedding": np.arange(i, i + 16).astype(dtype)} for i in range(count)]
+
+
+def _key_column(rows: list, key: str) -> dict:
+    report = hypha_arrow.inspect(hypha_arrow.encode(rows))
+    [column] = report["section"]["columns"]
+    return column
+
+
+@pytest.mark.parametrize("dtype", ["<f8", ">f4", "|b1", "<U2", "<M8[us]"])
+def test_a_key_of_same_shaped_arrays_is_one_column_and_each_row_gets_its_own_array(dtype: str) -> None:
+    rows = _embeddings(300, dtype)
+    assert "fixed_size_binary[" in _key_column(rows, "embedding")["type"]
+    decoded = round_trip(rows)
+    assert_same(rows, decoded)
+    assert not decoded[0]["embedding"].flags.writeable
+
+
+def test_arrays_under_missing_keys_and_none_stay_exact() -> None:
+    rows = _embeddings(300)
+    rows[3]["embedding"] = None
+    del rows[7]["embedding"]
+    rows[9] = {"embedding": rows[9]["embedding"], "id": 9}
+    assert "fixed_size_binary[" in _key_column(rows, "embedding")["type"]
+    assert_same(rows, round_trip(rows))
+
+
+def test_arrays_that_differ_in_dtype_or_shape_are_cells_as_before() -> None:
+    rows = _embeddings(300)
+    rows[5]["embedding"] = rows[5]["embedding"].astype("<f4")
+    assert "large_binary" in _key_column(rows, "embedding")["type"]
+    assert_same(rows, round_trip(rows))
+
+
+def test_a_record_array_that_is_not_a_plain_ndarray_is_refused_as_before() -> None:
+    rows = _embeddings(300)
+    rows[4]["embedding"] = np.ma.masked_array(rows[4]["embedding"])
+    with pytest.raises(hypha_arrow.EncodeError, match=r"\[4\]\['embedding'\]"):
+        hypha_arrow.encode(rows)
+
+
+def test_array_keys_as_pandas_are_object_columns_and_as_arrow_lists() -> None:
+    rows = _embeddings(300)
+    frame = round_trip(rows, records_as="pandas")
+    assert frame["embedding"].dtype == object
+    assert_same([r["embedding"] for r in rows], frame["embedding"].tolist())
+    table = round_trip(rows, records_as="arrow")
+    assert table.column("embedding").to_pylist() == [r["embedding"].tolist() for r in rows]
+
+
+def test_rows_of_many_keys_round_trip() -> None:
+    rows = [{f"k{k}": i * k for k in range(300)} for i in range(20)]  # past the compiled row displays
+    assert_same(rows, round_trip(rows))
+
+
+def test_a_malformed_array_key_column_is_a_decode_error() -> None:
+    rows = _embeddings(300)
+    frame = hypha_arrow.encode(rows)
+    bad = frame.replace(b'"shape": [16]', b'"shape": [15]')
+    assert bad != frame
+    with pytest.raises(hypha_arrow.DecodeError, match="record column 1"):
+        hypha_arrow.decode(bad)
