@@ -4,7 +4,8 @@ One obvious API: ``encode_message``/``decode_message`` for hypha-rpc frames,
 ``encode``/``decode`` for standalone values, ``Config`` for options,
 ``inspect`` for debugging, one error family (``HyphaArrowError``, subclassed by
 ``DecodeError`` and ``EncodeError``), and for hypha-rpc itself
-``connect_to_server`` (one connection) or ``enable``/``disable`` (process-wide).
+``connect_to_server`` (one connection) or ``enable``/``disable`` (process-wide), with
+``progress`` (a hook told of large transfers' bytes, each a ``TransferProgress``).
 """
 
 from typing import Any
@@ -15,8 +16,9 @@ from .framing import decode, decode_message, encode, encode_message
 from .inspection import inspect
 
 _RPC_API = ("connect_to_server", "enable", "disable")
+_PROGRESS_API = ("progress", "TransferProgress")
 
-__all__ = ["Config", "DecodeError", "EncodeError", "HyphaArrowError", "IncompatibleHyphaRPC", "TransferRefused", "decode", "decode_message", "encode", "encode_message", "inspect", *_RPC_API]
+__all__ = ["Config", "DecodeError", "EncodeError", "HyphaArrowError", "IncompatibleHyphaRPC", "TransferRefused", "decode", "decode_message", "encode", "encode_message", "inspect", *_RPC_API, *_PROGRESS_API]
 
 
 def __getattr__(name: str) -> Any:
@@ -25,4 +27,8 @@ def __getattr__(name: str) -> Any:
         from . import rpc
 
         return getattr(rpc, name)
+    if name in _PROGRESS_API:
+        from .rpc import progress  # the module: the package binds no name of its own over it
+
+        return getattr(progress, name)
     raise AttributeError(f"module 'hypha_arrow' has no attribute {name!r}")

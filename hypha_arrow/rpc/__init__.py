@@ -4,6 +4,7 @@
 - ``seams``: the few module-level names of hypha-rpc rebound so ``connect_to_server`` builds
   those subclasses, and the check that the installed hypha-rpc has what they need;
 - ``frames`` (packing), ``peers`` (who reads hybrid frames), ``transfer`` (large messages),
+  ``progress`` (their bytes reported to the user's hooks),
   ``stock_forms`` (hypha-rpc's own value forms, which the codec core also writes);
 - receiving from anyone: ``budgets`` (what a sender may make this client hold, and whose a
   message is), ``inbox`` (per-sender order, large frames decoded off the event loop),
@@ -17,9 +18,12 @@ from __future__ import annotations
 import contextvars
 import importlib
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import DEFAULT_CONFIG, Config
+
+if TYPE_CHECKING:
+    from .progress import Hook
 
 _CONNECTING: contextvars.ContextVar[Config | None] = contextvars.ContextVar("hypha_arrow_connecting", default=None)
 _enabled: Config | None = None
@@ -41,20 +45,27 @@ def disable() -> None:
     _release()
 
 
-async def connect_to_server(config: dict[str, Any], *, arrow: Config | None = None) -> Any:
+async def connect_to_server(config: dict[str, Any], *, arrow: Config | None = None, progress: Hook | None = None) -> Any:
     """``hypha_rpc.connect_to_server`` with hybrid frames on for this connection only.
 
     ``arrow`` sets the codec options (``Config``); hypha-rpc's own options go in ``config``.
+    ``progress``: a hook told of every chunked message this connection sends or receives
+    (a callable taking a ``TransferProgress``, or a tqdm bar; see ``progress``).
     """
     from hypha_rpc import connect_to_server as stock_connect
+
+    from .progress import watch_connection
 
     _install()
     token = _CONNECTING.set(arrow or _enabled or DEFAULT_CONFIG)
     try:
-        return await stock_connect(config)
+        server = await stock_connect(config)
     finally:
         _CONNECTING.reset(token)
         _release()
+    if progress is not None:
+        watch_connection(server.rpc, progress)
+    return server
 
 
 def closed(rpc: Any) -> None:

@@ -30,7 +30,7 @@ from .. import framing
 from ..config import Config
 from ..errors import DecodeError, HyphaArrowError
 from ..families import LIST_FAMILIES, family_for
-from . import budgets, transfer
+from . import budgets, progress, transfer
 from .assembly import Assembly
 from .heap import HeapTrimmer
 from .inbox import Inbox, off_loop, off_loop_if
@@ -233,6 +233,7 @@ class ArrowRPC(RPC):
         if layout is not None:  # one buffer for the whole frame, in place of hypha-rpc's dict of chunks
             self._object_store["message_cache"][key] = Assembly(*layout)
         self.arrow.transfers.created(key, sender)
+        progress.started(self, key)
         return result
 
     def _append_message(self, key: str, data: bytes, heartbeat: bool = False, context: dict[str, Any] | None = None) -> Any:
@@ -241,6 +242,7 @@ class ArrowRPC(RPC):
             raise self.arrow.transfers.refuse(key, "a chunk appended to a message whose key declares its layout")
         result = super()._append_message(key, data, self._heartbeat(key, heartbeat), context)
         self.arrow.transfers.stored(key, added)
+        progress.received(self, key, _sender(context), added)
         return result
 
     def _set_message(self, key: str, index: int, data: bytes, heartbeat: bool = False, context: dict[str, Any] | None = None) -> Any:
@@ -256,6 +258,7 @@ class ArrowRPC(RPC):
         else:
             result = super()._set_message(key, index, data, self._heartbeat(key, heartbeat), context)
         self.arrow.transfers.stored(key, added)
+        progress.received(self, key, _sender(context), added)
         return result
 
     def _assembly(self, key: str) -> Any:
@@ -373,6 +376,7 @@ class ArrowRemoteFunction(RemoteFunction):
         token = SENDING.set(sending)
         try:
             sending.call = super().__call__(*arguments, **kwargs)  # its send task starts later
+            progress.calling(self, sending.call)
         finally:
             SENDING.reset(token)
         return sending

@@ -22,6 +22,7 @@ import shortuuid
 from websockets.protocol import State
 
 from ..buffers import new_frame
+from . import progress
 from .assembly import Assembly
 from .stock_forms import STOCK_REFUSAL
 
@@ -217,6 +218,7 @@ async def _send_chunks(
                 if len(sent) >= IN_FLIGHT:
                     await sent[0]
                     sent.popleft()
+            progress.sent(rpc, target_id, message_id, start + len(chunk), len(chunk), len(package))
         await _all_read(sent)
     except BaseException:
         for unread in (*sent, *(ack for _, ack in acks)):  # after a failure their errors repeat it
