@@ -2,7 +2,8 @@
 
 A service process and a caller process (both hypha_arrow clients) echo one payload of N MiB
 through a local Hypha server; each reports its peak resident memory (``ru_maxrss``),
-interpreter and libraries included, and the caller how long the echo took.
+interpreter and libraries included, and the caller how long the echo took. The caller shows the
+echo's progress on stderr (``hypha_arrow.progress`` driving a tqdm bar).
 """
 
 from __future__ import annotations
@@ -15,9 +16,22 @@ import sys
 import time
 
 import numpy as np
+from tqdm import tqdm
 
 import hypha_arrow
 from hypha_arrow.tools.local_server import LocalServer
+
+
+CHECK_BLOCK = 64 << 20
+"""Bytes compared at a time: ``np.array_equal`` on the whole payload would build a boolean
+array as large as it, and that would be the peak measured."""
+
+
+def same_bytes(a: np.ndarray, b: np.ndarray) -> bool:
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    x, y = a.reshape(-1), b.reshape(-1)
+    return all(np.array_equal(x[i : i + CHECK_BLOCK], y[i : i + CHECK_BLOCK]) for i in range(0, x.size, CHECK_BLOCK))
 
 
 def peak_mb() -> float:
@@ -40,9 +54,10 @@ async def call(url: str, service_id: str, size: int) -> None:
     payload[::4096] = 1  # touch every page: the payload is resident before measuring
     before = peak_mb()
     started = time.perf_counter()
-    echoed = await service.echo(payload)
+    with tqdm(desc="echo, sent + received", unit="B", unit_scale=True, unit_divisor=1024) as bar, hypha_arrow.progress(bar):
+        echoed = await service.echo(payload)
     took = time.perf_counter() - started
-    assert np.array_equal(echoed, payload), "the echo differs from what was sent"
+    assert same_bytes(echoed, payload), "the echo differs from what was sent"
     del echoed
     assert await service.echo(1) == 1, "the connection did not survive"
     print(f"caller: {size / 2**20:.0f} MiB echo in {took:.2f} s; peak RSS {peak_mb():.0f} MB (before the echo {before:.0f} MB)", flush=True)
@@ -67,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         service = subprocess.Popen([*me, "--role", "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             service_id = service.stdout.readline().strip()
-            caller = subprocess.run([*me, "--role", "call", "--service", service_id], capture_output=True, text=True, timeout=1800)
-            print(caller.stdout.strip() or caller.stderr[-2000:])
+            caller = subprocess.run([*me, "--role", "call", "--service", service_id], stdout=subprocess.PIPE, text=True, timeout=1800)  # its bar and errors: on stderr
+            print(caller.stdout.strip())
             service.stdin.write("done\n")
             service.stdin.flush()
             print(service.stdout.readline().strip())

@@ -1,15 +1,17 @@
 """``hypha-arrow demo``: a DataFrame and numpy arrays through a real Hypha server, stock vs hypha_arrow.
 
-A service client registers ``analysis``; a caller client sends it a DataFrame and arrays.
-The same calls then run between two stock hypha-rpc clients, for comparison.
+A service client registers ``analysis``; a caller client sends it a DataFrame and arrays,
+with a progress bar on stderr for that first, large call (``hypha_arrow.progress``). The same
+calls then run between two stock hypha-rpc clients, for comparison.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,7 @@ import pandas as pd
 from ..config import Config
 from ..rpc import connect_to_server
 from ..rpc.client import disconnect_quietly
+from ..rpc.progress import progress
 from .stock import columns_to_frame, frame_to_columns
 
 
@@ -67,7 +70,8 @@ async def _demo(url: str, rows: int, repeat: int) -> None:
         service = await caller.get_service(info.id)
         stock_service = await stock_caller.get_service(stock_info.id)
 
-        reply = await service.run(frame, signal, image)
+        with _progress_bar("analysis.run, sent + received"):
+            reply = await service.run(frame, signal, image)
         print("What the service received through hypha_arrow:")
         for line in arrived:
             print(f"  {line}")
@@ -89,6 +93,19 @@ async def _demo(url: str, rows: int, repeat: int) -> None:
     finally:
         for client in (caller, service_side, stock_caller, stock_service_side):
             await disconnect_quietly(client)
+
+
+@contextlib.contextmanager
+def _progress_bar(description: str) -> Iterator[None]:
+    """A tqdm bar on stderr for the chunked transfers of the calls made inside; none without tqdm
+    (it comes with the bench and test extras, not with hypha-rpc)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        yield
+        return
+    with tqdm(desc=description, unit="B", unit_scale=True, unit_divisor=1024) as bar, progress(bar):
+        yield
 
 
 async def _frame_via_dict(service: Any, columns: dict[str, list[Any]]) -> pd.DataFrame:
