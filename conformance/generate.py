@@ -548,12 +548,20 @@ def valid_cases() -> list[Case]:
         Case("list_bytes", [b"\x00\x01", None, b"", b"xyz"] * 8, COLUMNAR),
         Case("list_dictionary_lz4", [["red", "green", "blue", "red", None][i % 5] for i in range(1024)], {"compression_algorithm": "lz4"},
              note="repeated strings are dictionary-encoded when compression is on"),
+        Case("list_arrays", [np.arange(i, i + 4, dtype="<f8") for i in range(6)] + [None], COLUMNAR,
+             note="an array column: one fixed_size_binary value per array, a None is a null"),
+        Case("list_arrays_fortran_big_endian", [np.asfortranarray((np.arange(6).reshape(2, 3) + i).astype(">i4")) for i in range(4)], COLUMNAR,
+             note="an array column of Fortran-ordered >i4 arrays: each value holds its elements in F order, little-endian"),
+        Case("list_arrays_text", [np.array(["ab", "c", ""], dtype="<U2"), np.array(["日本", "x", "y"], dtype="<U2")], COLUMNAR),
     ]
     records = [
         Case("records_one_layout", [{"id": i, "name": f"n{i}", "score": i / 8, "ok": i % 2 == 0} for i in range(16)], COLUMNAR),
         Case("records_layouts", [{"a": 1, "b": "x"}, {"b": "y", "a": 2}, {"a": 3}, {"c": True, "a": 4}, {}] * 3, COLUMNAR,
              note="rows keep their own keys and key order"),
         Case("records_cells", [{"id": i, "v": [1, "a", 2**70, [1, 2], None, 1.5, {"k": 1}][i % 7]} for i in range(14)], COLUMNAR, note="column v is msgpack cells"),
+        Case("records_arrays", [{"id": 0, "e": None}, {"e": np.ones(3, dtype="|b1"), "id": 1}, {"id": 2}]
+             + [{"id": i, "e": np.array([i, -i, 0], dtype="|b1")} for i in range(3, 8)], COLUMNAR,
+             note="key e is an array column (JSON key arrays), with a None and a row without it"),
         Case("records_as_arrow", [{"id": i, "name": f"n{i}", "score": i / 8} for i in range(16)], COLUMNAR, config={"records_as": "arrow"},
              expected=pa.table({"id": pa.array(range(16), pa.int64()), "name": [f"n{i}" for i in range(16)], "score": [i / 8 for i in range(16)]}),
              note="decoded with records_as='arrow': a table"),
@@ -645,6 +653,9 @@ def malformed_cases() -> list[Malformed]:
         Malformed("decompression_bomb", "ndarray_lz4", _decompression_bomb(1 << 40), "an lz4 buffer declares 1 TiB decompressed"),
         Malformed("cell_unknown_extension", "ndarray_object_cells", _edit_section(_with_cell(0, msgpack.packb(msgpack.ExtType(99, b"x")))), "a cell holds msgpack extension type 99"),
         Malformed("cell_bad_big_int", "ndarray_object_cells", _edit_section(_with_cell(1, msgpack.packb(msgpack.ExtType(1, b"12x4")))), "a big int cell holds b'12x4'"),
+        Malformed("list_arrays_width_mismatch", "list_arrays", _edit_section(_with_meta("shape", [5])), "array column metadata shape [5] for 32-byte values"),
+        Malformed("records_arrays_bad_index", "records_arrays", _edit_section(_with_meta("arrays", {"2": {"dtype": "|b1", "shape": [3], "order": "C"}})),
+                  "JSON key arrays names key column 2 of 2"),
         Malformed("ndarray_shape_mismatch", "ndarray_int32", _edit_section(_with_meta("shape", [7, 7])), "ndarray metadata shape [7, 7] for 48 elements"),
     ]
 

@@ -23,6 +23,9 @@ from ..errors import DecodeError
 
 MAX_ITEM_BYTES = (1 << 31) - 1
 """Arrow's fixed_size_binary width is an int32."""
+KINDS = "biufcmMUS"
+"""Bools, numbers, times, strings and bytes; long double and its complex are left out (their
+bytes are no number's in JavaScript, whose decoders keep them in the dtype's own byte order)."""
 _NONE = type(None)
 _DTYPE = attrgetter("dtype")
 _SHAPE = attrgetter("shape")
@@ -31,8 +34,7 @@ _SHAPE = attrgetter("shape")
 def encode_arrays(values: list[Any] | tuple[Any, ...], max_item_bytes: int = MAX_ITEM_BYTES) -> tuple[pa.Array, dict[str, Any]] | None:
     """``values`` (numpy arrays and None) as one column and its ``dtype``/``shape``/``order``, or None.
 
-    None when they are not at least one plain ``np.ndarray`` sharing one dtype that cells
-    carry as bytes, one shape of at least one dimension and one element, and one order, or
+    None when they are not at least one plain ``np.ndarray`` sharing one dtype of ``KINDS``, one shape of at least one dimension and one element, and one order, or
     when one array holds more than ``max_item_bytes``.
     """
     kinds = set(map(type, values))
@@ -44,7 +46,7 @@ def encode_arrays(values: list[Any] | tuple[Any, ...], max_item_bytes: int = MAX
     first = present[0]
     dtype, shape = first.dtype, first.shape
     if (
-        dtype.kind not in cells.RAW_SCALAR_KINDS
+        not _shareable(dtype)
         or not shape
         or not 0 < first.nbytes <= min(max_item_bytes, MAX_ITEM_BYTES)
         or len(set(map(_DTYPE, present))) != 1
@@ -109,8 +111,13 @@ def decode_arrays(values: pa.Array, meta: Any) -> list[np.ndarray | None]:
     return arrays
 
 
+def _shareable(dtype: np.dtype) -> bool:
+    kind, size = dtype.kind, dtype.itemsize
+    return kind in KINDS and size > 0 and dtype.fields is None and not (kind == "f" and size > 8 or kind == "c" and size > 16)
+
+
 def _dtype(text: Any) -> np.dtype:
-    dtype = cells.raw_dtype(text)
-    if not dtype.itemsize:
+    dtype = cells.dtype_from_text(text)
+    if dtype is None or not _shareable(dtype) or dtype.subdtype is not None:
         raise DecodeError(f"invalid array column dtype {text!r}")
     return dtype

@@ -141,7 +141,7 @@ def _column(values: list[Any], config: Config) -> tuple[pa.Array, dict[bytes, by
 
 def _arrays_meta(arrays: Any, count: int) -> dict[int, Any]:
     """JSON key ``arrays``: key column index -> its arrays' description (checked when decoded)."""
-    if not isinstance(arrays, dict) or not all(isinstance(k, str) and k.isdigit() and int(k) < count for k in arrays):
+    if not isinstance(arrays, dict) or not all(isinstance(k, str) and k.isascii() and k.isdigit() and int(k) < count for k in arrays):
         raise DecodeError("invalid record array columns")
     return {int(k): v for k, v in arrays.items()}
 

@@ -14,7 +14,7 @@ from hypha_arrow.families.lists import SHARED_ARRAY_MAX_BYTES
 from hypha_arrow.testing import assert_same
 from tests.support.codec import round_trip
 
-DTYPES = ["<f8", ">f4", "<f2", "|b1", "|i1", ">i2", "<u8", "<c8", ">c16", "<M8[ns]", ">m8[s]", "<U3", ">U2", "|S4", np.dtype(np.longdouble).str]
+DTYPES = ["<f8", ">f4", "<f2", "|b1", "|i1", ">i2", "<u8", "<c8", ">c16", "<M8[ns]", ">m8[s]", "<U3", ">U2", "|S4"]
 
 
 def _columns(value: object) -> list[dict]:
@@ -73,6 +73,7 @@ def test_decoded_arrays_are_read_only_and_do_not_overlap() -> None:
         [np.zeros(128), np.zeros(64)] * 50,  # shapes differ
         [np.zeros((8, 16)), np.asfortranarray(np.zeros((8, 16)))] * 50,  # orders differ
         [np.zeros(3, dtype=[("x", "<f8")])] * 100,  # structured records keep their descr in their own column
+        [np.zeros(3, dtype=np.longdouble)] * 100,  # hypha-rpc's form
         [np.array(["a", 1], dtype=object)] * 100,
         [np.zeros(SHARED_ARRAY_MAX_BYTES // 8 + 1)] * 3,  # large enough for a column of its own
     ],
@@ -117,6 +118,8 @@ def _column(meta: dict, values: pa.Array) -> list:
         ({"dtype": "<f8", "shape": [2], "order": "C"}, pa.array([b"x" * 16])),  # not fixed-size
         ({"dtype": "|O", "shape": [1], "order": "C"}, pa.array([b"x" * 8], type=pa.binary(8))),
         ({"dtype": "|V8", "shape": [1], "order": "C"}, pa.array([b"x" * 8], type=pa.binary(8))),
+        ({"dtype": "<f16", "shape": [1], "order": "C"}, pa.array([b"x" * 16], type=pa.binary(16))),
+        ({"dtype": "(2,)<f8", "shape": [1], "order": "C"}, pa.array([b"x" * 16], type=pa.binary(16))),
         ({"dtype": "<U0", "shape": [1], "order": "C"}, pa.array([b""], type=pa.binary(0))),
         ({"dtype": "<f8", "shape": [], "order": "C"}, pa.array([b"x" * 8], type=pa.binary(8))),
         ({"dtype": "<f8", "shape": [0], "order": "C"}, pa.array([b""], type=pa.binary(0))),

@@ -1,6 +1,7 @@
-/** `list` columns (4.4): homogeneous Python lists as JavaScript arrays; dictionaries decoded. */
+/** `list` columns (4.4): homogeneous Python lists as JavaScript arrays; dictionaries decoded; array columns as arrays of `NDArray`s. */
 import { Type } from "apache-arrow";
 import { DecodeError } from "../errors.js";
+import { decodeArrays } from "./array_column.js";
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const ACCEPTED = new Set([Type.Bool, Type.Int, Type.Float, Type.Utf8, Type.LargeUtf8, Type.Binary, Type.LargeBinary, Type.Dictionary]);
@@ -12,6 +13,7 @@ const ACCEPTED = new Set([Type.Bool, Type.Int, Type.Float, Type.Utf8, Type.Large
 export const FLOAT_LISTS = new WeakSet();
 
 export function decodeList(column) {
+  if (column.meta.dtype !== undefined) return decodeArrays(column.values, column.meta);
   const values = column.values;
   const type = values.type;
   if (!ACCEPTED.has(type.typeId)) throw new DecodeError(`a list cannot be held by Arrow type ${type}`);

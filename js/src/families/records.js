@@ -6,6 +6,7 @@ import { RecordBatch, Schema, Table, Type, makeData } from "apache-arrow";
 import { DecodeError } from "../errors.js";
 import { Cells } from "../cells.js";
 import { ORIGINS } from "./arrow.js";
+import { decodeArrays } from "./array_column.js";
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const CELLS_KEY = "hypha_arrow.cells";
@@ -42,7 +43,8 @@ export function decodeRecords(column, config) {
   const layoutOf = layouts === undefined ? null : values.getChildAt(keyCount);
   if (layoutOf !== null && (String(layoutOf.type) !== "Uint16" || layoutOf.nullCount)) throw new DecodeError("records layout column must be non-null uint16");
   const cells = new Cells(config.maxDepth);
-  const cellsOf = columns.map((vector, k) => columnValues(vector, cellColumns[k] ? (bytes) => cells.unpack(bytes) : plain));
+  const arrays = arrayColumns(column.meta.arrays, keyCount);
+  const cellsOf = columns.map((vector, k) => (arrays.has(k) ? decodeArrays(vector, arrays.get(k)) : columnValues(vector, cellColumns[k] ? (bytes) => cells.unpack(bytes) : plain)));
   const rows = new Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const layout = order[layoutOf === null ? 0 : layoutOf.get(i)];
@@ -58,6 +60,16 @@ export function decodeRecords(column, config) {
   const floats = names.filter((_, k) => columns[k].type.typeId === Type.Float && String(columns[k].type) === "Float64");
   if (floats.length) FLOAT_KEYS.set(rows, new Set(floats));
   return rows;
+}
+
+/** JSON key `arrays`: key column index (decimal text) -> the array column's `dtype`, `shape`, `order`. */
+function arrayColumns(arrays, keyCount) {
+  if (arrays === undefined) return new Map();
+  if (arrays === null || typeof arrays !== "object" || Array.isArray(arrays)) throw new DecodeError("records arrays must be an object of key column indices");
+  return new Map(Object.entries(arrays).map(([key, meta]) => {
+    if (!/^\d+$/.test(key) || Number(key) >= keyCount) throw new DecodeError(`records arrays name key column ${JSON.stringify(key)}, there are ${keyCount}`);
+    return [Number(key), meta];
+  }));
 }
 
 function checkedLayouts(layouts, keyCount) {
