@@ -193,7 +193,8 @@ def _index_doc(index: pd.Index) -> dict[str, Any]:
             "ordered": bool(index.ordered),
             "name": name,
         }
-    doc = {"dtype": _dtype_doc(index.dtype), "values": [scalar_to_json(v) for v in index.tolist()], "name": name}
+    values = [v if type(v) is str else scalar_to_json(v) for v in index.tolist()]  # str inline: wide frames have many
+    doc = {"dtype": _dtype_doc(index.dtype), "values": values, "name": name}
     if getattr(index, "freqstr", None) is not None and not isinstance(index, pd.PeriodIndex):
         doc["freq"] = index.freqstr
     return doc
@@ -227,7 +228,7 @@ def _index(doc: Any, nested: bool) -> pd.Index:
         categories = _index(doc["categories"], nested=True)
         values = pd.Categorical.from_codes(doc["codes"], categories=categories, ordered=bool(doc["ordered"]))
         return pd.CategoricalIndex(values, name=name)
-    values = [_scalar(v) for v in _items(doc["values"])]
+    values = [v if type(v) is str else _scalar(v) for v in _items(doc["values"])]
     dtype = _dtype_from_doc(doc["dtype"])
     if dtype == object:
         array = np.empty(len(values), dtype=object)
@@ -278,10 +279,19 @@ def identical(expected: pd.Index, actual: pd.Index) -> bool:
         )
     if getattr(expected, "freq", None) != getattr(actual, "freq", None):
         return False
+    if type(expected) is pd.RangeIndex or isinstance(expected.dtype, pd.StringDtype):
+        return expected.equals(actual)  # their dtype says what each element is: compared in C, thousands of labels
     return _same_scalars(expected.tolist(), actual.tolist())
 
 
+_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
+"""Types whose equal values of one type are the same label (unlike floats, tuples and Decimals)."""
+
+
 def _same_scalars(expected: list[Any], actual: list[Any]) -> bool:
+    types = list(map(type, expected))
+    if expected == actual and types == list(map(type, actual)) and _PLAIN_SCALARS.issuperset(types):
+        return True  # the common case, thousands of str labels, compared in C
     return all(_same_scalar(e, a) for e, a in zip(expected, actual, strict=True))
 
 
