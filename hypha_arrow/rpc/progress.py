@@ -10,6 +10,8 @@ directions, to the hooks that apply:
   hypha-rpc makes one per call in ``RemoteFunction.__call__`` and the callee's ``resolve``
   sends under it; a stock sender's message key is that session id, a hypha_arrow sender's key
   begins with it (``transfer.session_of``). Blocks nest: every enclosing block's hooks apply.
+  A block sees only calls made in its own context: hypha-rpc's sync API makes its calls on its
+  event loop's thread, so there only a connection's hook applies.
 - per connection: ``hypha_arrow.connect_to_server(config, progress=hook)`` reports every
   chunked message the connection sends or receives, a service's requests and replies included.
 
