@@ -68,27 +68,31 @@ def scan(
             break
         except (pa.ArrowException, OSError) as error:
             raise DecodeError(f"Arrow section: {error}") from None
-        kinds.append(message.type)
-        if message.type == "schema":
+        kind = message.type  # each read of a Message's attributes builds a new Python object
+        kinds.append(kind)
+        if kind == "schema":
             layout.schema_metadata = message.metadata.to_pybytes()
             if _EXTENSION_NAME in layout.schema_metadata:
                 _check_extensions(message, allowed_extensions)
-        elif message.type == "record batch":
+            continue
+        if kind not in _BATCH_MESSAGES:
+            continue
+        if kind == "record batch":
             layout.record_batch = message
-        if message.type in _BATCH_MESSAGES:
-            body = message.body.size if message.body is not None else 0
-            if not (compressed := _is_compressed(message)) and not with_sizes:
-                layout.inflated_bytes += body
-                continue
-            sizes = _batch_buffers(message)
-            inflated = _inflated_size(message.body, sizes, compressed, body)
-            layout.inflated_bytes += inflated
-            if message.type == "record batch":
-                layout.batch_buffer_sizes = [length for _, length in sizes]
-            if compressed:
-                inflating += inflated
-                if inflating > max_inflated_bytes:
-                    raise DecodeError(f"Arrow section inflates to more than max_decompressed_bytes={max_inflated_bytes}")
+        body = message.body
+        body_size = body.size if body is not None else 0
+        if not (compressed := _is_compressed(message)) and not with_sizes:
+            layout.inflated_bytes += body_size
+            continue
+        sizes = _batch_buffers(message)
+        inflated = _inflated_size(body, sizes, compressed, body_size)
+        layout.inflated_bytes += inflated
+        if kind == "record batch":
+            layout.batch_buffer_sizes = [length for _, length in sizes]
+        if compressed:
+            inflating += inflated
+            if inflating > max_inflated_bytes:
+                raise DecodeError(f"Arrow section inflates to more than max_decompressed_bytes={max_inflated_bytes}")
     if not kinds or kinds[0] != "schema" or kinds.count("schema") != 1:
         raise DecodeError("Arrow section must start with its one schema")
     if kinds.count("record batch") != 1 or kinds[-1] != "record batch":

@@ -30,13 +30,19 @@ in what they map to."""
 CACHE_KEY_MAX_BYTES = 16 * 1024
 """Larger descriptions (a frame's 20,000 column labels) are built every time: their building
 is small beside their data, and they would crowd out the small ones."""
+SCHEMA_CACHE_MAX_FIELDS = 64
+"""Schemas of more columns are assembled every time (from cached fields), keeping the cache small."""
 _MESSAGE_PREFIX = struct.Struct("<Ii")
 _CONTINUATION = 0xFFFFFFFF
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FieldPlan:
-    """A column's field, without its name, and what its type says about the section."""
+    """A column's field, without its name, and what its type says about the section.
+
+    Compared by identity: one cached plan stands for one description, so a schema of cached
+    plans is cached in turn under the plans themselves (which that cache then keeps alive).
+    """
 
     type: pa.DataType
     metadata: pa.KeyValueMetadata
@@ -44,6 +50,8 @@ class FieldPlan:
     """The writer must count the dictionary batches: the section's size needs a dry run."""
     may_be_byteless: bool
     """Its type can hold elements without bytes (wire format section 6): they must be counted."""
+    kept: bool = False
+    """Held by the cache (a small description)."""
 
 
 def field_plan(kind: str, meta: dict, values_type: pa.DataType, arrow_metadata: dict[bytes, bytes]) -> FieldPlan:
@@ -62,13 +70,31 @@ def field_plan(kind: str, meta: dict, values_type: pa.DataType, arrow_metadata: 
 @functools.lru_cache(maxsize=CACHE_ENTRIES)
 def _cached_field_plan(key: tuple[str, bytes, pa.DataType, tuple[tuple[bytes, bytes], ...]]) -> FieldPlan:
     kind, packed, values_type, arrow_metadata = key
-    return _field_plan(kind, msgpack.unpackb(packed, strict_map_key=False), values_type, dict(arrow_metadata))
+    return _field_plan(kind, msgpack.unpackb(packed, strict_map_key=False), values_type, dict(arrow_metadata), kept=True)
 
 
-def _field_plan(kind: str, meta: dict, values_type: pa.DataType, arrow_metadata: dict[bytes, bytes]) -> FieldPlan:
+def _field_plan(kind: str, meta: dict, values_type: pa.DataType, arrow_metadata: dict[bytes, bytes], kept: bool = False) -> FieldPlan:
     metadata = dict(arrow_metadata)
     metadata[META_KEY] = json.dumps({"kind": kind, **meta}).encode()
-    return FieldPlan(pa.large_list(values_type), pa.KeyValueMetadata(metadata), has_dictionary(values_type), may_be_byteless(values_type))
+    list_type = pa.large_list(values_type)
+    return FieldPlan(list_type, pa.KeyValueMetadata(metadata), has_dictionary(values_type), may_be_byteless(values_type), kept)
+
+
+def schema_of(plans: list[FieldPlan]) -> tuple[pa.Schema, int]:
+    """The section's schema over fields ``plans`` (named by position) and its serialized size."""
+    key = tuple(plans)
+    if len(key) <= SCHEMA_CACHE_MAX_FIELDS and all(plan.kept for plan in key):
+        return _cached_schema_of(key)
+    return _schema_of(key)
+
+
+def _schema_of(plans: tuple[FieldPlan, ...]) -> tuple[pa.Schema, int]:
+    fields = [pa.field(str(index), plan.type, nullable=False, metadata=plan.metadata) for index, plan in enumerate(plans)]
+    schema = pa.schema(fields)
+    return schema, schema.serialize().size
+
+
+_cached_schema_of = functools.lru_cache(maxsize=CACHE_ENTRIES)(_schema_of)
 
 
 def has_dictionary(kind: pa.DataType) -> bool:

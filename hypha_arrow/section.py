@@ -36,24 +36,32 @@ class EncodedSection:
 
     size: int
     codec: str | None
-    write_into: Callable[[pa.Buffer], None]
+    write_to: Callable[[pa.NativeFile], None]
+    """Writes the section's ``size`` bytes to a sink: a frame's buffer, or a recorder of pieces."""
+
+    def write_into(self, target: pa.Buffer) -> None:
+        writer = pa.FixedSizeBufferWriter(target)
+        self.write_to(writer)
+        if writer.tell() != self.size:  # never ship uninitialised frame bytes
+            raise RuntimeError(f"Arrow section is {writer.tell()} bytes, {self.size} were computed")
 
 
 def encode(columns: list[Column], config: Config, paths: list[str]) -> EncodedSection:
     """The section of ``columns``; ``paths`` name them in errors."""
     plans = [schemas.field_plan(c.kind, c.meta, c.values.type, c.arrow_metadata) for c in columns]
-    batch = _batch(columns, plans)
+    schema, schema_size = schemas.schema_of(plans)
+    batch = _batch(columns, plans, schema)
     codec = compression.choose(config, batch.columns)
     if codec is None:
-        size = _plain_size(batch, plans)
+        size = _plain_size(batch, schema_size, plans)
         _check_byteless_to_send(columns, plans, paths, size)
-        return EncodedSection(size, None, lambda target: _write_exactly(batch, _PLAIN, target, size))
+        return EncodedSection(size, None, lambda sink: _write(batch, _PLAIN, sink))
     sink = pa.BufferOutputStream()
     _write(batch, pa.ipc.IpcWriteOptions(compression=_codec(codec, config.compression_level)), sink)
     data = sink.getvalue()
     inflated = ipc_guard.scan(data, sys.maxsize, EXTENSIONS).inflated_bytes
     _check_byteless_to_send(columns, plans, paths, max(data.size, inflated))
-    return EncodedSection(data.size, codec, lambda target: pa.FixedSizeBufferWriter(target).write(data))
+    return EncodedSection(data.size, codec, lambda sink: sink.write(data))
 
 
 _LIST_TYPES = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list, pa.types.is_list_view, pa.types.is_large_list_view)
@@ -96,30 +104,22 @@ def _check_byteless_to_send(columns: list[Column], plans: list[schemas.FieldPlan
             )
 
 
-def _write_exactly(batch: pa.RecordBatch, options: pa.ipc.IpcWriteOptions, target: pa.Buffer, size: int) -> None:
-    writer = pa.FixedSizeBufferWriter(target)
-    _write(batch, options, writer)
-    if writer.tell() != size:  # never ship uninitialised frame bytes
-        raise RuntimeError(f"Arrow section is {writer.tell()} bytes, {size} were computed")
-
-
-def _plain_size(batch: pa.RecordBatch, plans: list[schemas.FieldPlan]) -> int:
+def _plain_size(batch: pa.RecordBatch, schema_size: int, plans: list[schemas.FieldPlan]) -> int:
     """Exact size of the uncompressed stream, so it can be written straight into the frame."""
     if not any(plan.has_dictionary for plan in plans):
-        return batch.schema.serialize().size + pa.ipc.get_record_batch_size(batch) + _END_OF_STREAM
+        return schema_size + pa.ipc.get_record_batch_size(batch) + _END_OF_STREAM
     sizer = pa.MockOutputStream()  # dictionary batches: let the writer count them
     _write(batch, _PLAIN, sizer)
     return sizer.size()
 
 
-def _batch(columns: list[Column], plans: list[schemas.FieldPlan]) -> pa.RecordBatch:
-    arrays, fields = [], []
-    for index, (column, plan) in enumerate(zip(columns, plans)):
+def _batch(columns: list[Column], plans: list[schemas.FieldPlan], schema: pa.Schema) -> pa.RecordBatch:
+    arrays = []
+    for column, plan in zip(columns, plans):
         values = column.values
         offsets = pa.py_buffer(_ONE_ROW.pack(0, len(values)))
         arrays.append(pa.Array.from_buffers(plan.type, 1, [None, offsets], children=[values]))
-        fields.append(pa.field(str(index), plan.type, nullable=False, metadata=plan.metadata))
-    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 def _codec(name: str | None, level: int | None) -> pa.Codec | None:
@@ -129,8 +129,9 @@ def _codec(name: str | None, level: int | None) -> pa.Codec | None:
 
 
 def _write(batch: pa.RecordBatch, options: pa.ipc.IpcWriteOptions, sink: pa.NativeFile) -> None:
-    with pa.ipc.new_stream(sink, batch.schema, options=options) as writer:
-        writer.write_batch(batch)
+    writer = pa.ipc.RecordBatchStreamWriter(sink, batch.schema, options=options)
+    writer.write_batch(batch)
+    writer.close()
 
 
 def decode(section: pa.Buffer, config: Config) -> list[Column]:
