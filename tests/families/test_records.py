@@ -229,3 +229,14 @@ def test_a_malformed_array_key_column_is_a_decode_error() -> None:
     assert bad != frame
     with pytest.raises(hypha_arrow.DecodeError, match="record column 1"):
         hypha_arrow.decode(bad)
+
+
+def test_rows_of_many_layouts_keep_their_order_and_keys() -> None:
+    keys = ["a", "b", "c", "d"]
+    rows = [{key: i for key in (keys[i % 4:] + keys[:i % 4])[: 1 + i % 3]} for i in range(2000)]  # 12 layouts, interleaved
+    assert_same(rows, round_trip(rows))
+
+
+def test_number_columns_with_nulls_keep_them() -> None:
+    rows = [{"i": None if i % 3 == 0 else i, "f": None if i % 4 == 0 else i / 2, "b": None if i % 5 == 0 else i % 2 == 0} for i in range(600)]
+    assert_same(rows, round_trip(rows))
