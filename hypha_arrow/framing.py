@@ -16,6 +16,7 @@ import pyarrow as pa
 from . import ipc_guard, section
 from .buffers import ARROW_ALIGNMENT, aligned, new_frame
 from .config import DEFAULT_CONFIG, Config
+from .deferred import DeferredFrame
 from .errors import DecodeError, EncodeError
 from .families import BY_KIND, Column, family_for
 from .rpc.stock_forms import materialize
@@ -68,8 +69,10 @@ def encode_message(main_message: dict[str, Any], extra_data: dict[str, Any] | No
     return encode_after(header, extra_data, config)
 
 
-def encode_after(prefix: bytes, extra_data: dict[str, Any], config: Config) -> bytes:
-    """``prefix`` (a packed header, or nothing) followed by the encoded extra data, in one buffer."""
+def encode_after(prefix: bytes, extra_data: dict[str, Any], config: Config, *, defer_from: int | None = None) -> bytes | DeferredFrame:
+    """``prefix`` (a packed header, or nothing) followed by the encoded extra data, in one
+    buffer; or, for a hybrid frame of ``defer_from`` bytes or more, as a ``DeferredFrame``
+    that a chunked send copies chunk by chunk."""
     if not isinstance(extra_data, dict):
         raise EncodeError(f"extra_data must be a dict, got {type(extra_data).__name__}")
     if DESCRIPTOR_KEY in extra_data:  # one lookup: deeper, the key is plain data
@@ -77,7 +80,7 @@ def encode_after(prefix: bytes, extra_data: dict[str, Any], config: Config) -> b
     body = _pack_small(extra_data, config)
     if body is not None:
         return prefix + body
-    return _encode_walked(prefix, extra_data, config, standalone=False)
+    return _encode_walked(prefix, extra_data, config, standalone=False, defer_from=defer_from)
 
 
 def encode(obj: Any, *, config: Config | None = None) -> bytes:
@@ -148,7 +151,7 @@ class _StockForms:
         return form
 
 
-def _encode_walked(prefix: bytes, value: Any, config: Config, standalone: bool) -> bytes:
+def _encode_walked(prefix: bytes, value: Any, config: Config, standalone: bool, defer_from: int | None = None) -> bytes | DeferredFrame:
     extraction = Extraction(config, [VALUE_KEY] if standalone else None)
     skeleton = extraction.walk(value)
     if not extraction.columns:
@@ -175,6 +178,11 @@ def _encode_walked(prefix: bytes, value: Any, config: Config, standalone: bool) 
         descriptor["pad"] = bytes(pad)
         packed = _pack(skeleton, "value")
     start = len(prefix) + len(packed)
+    if defer_from is not None and start + encoded.size >= defer_from:
+        deferred = DeferredFrame.written(prefix + packed, encoded.write_to)
+        if len(deferred) != start + encoded.size:  # never ship a frame its descriptor misdescribes
+            raise RuntimeError(f"Arrow section is {len(deferred) - start} bytes, {encoded.size} were computed")
+        return deferred
     frame, target = new_frame(start + encoded.size)
     target[: len(prefix)] = prefix
     target[len(prefix) : start] = packed

@@ -28,6 +28,7 @@ from hypha_rpc.websocket_client import WebsocketRPCConnection
 
 from .. import framing
 from ..config import Config
+from ..deferred import DeferredFrame
 from ..errors import DecodeError, HyphaArrowError
 from ..families import LIST_FAMILIES, family_for
 from . import budgets, progress, transfer
@@ -66,6 +67,9 @@ class ArrowState:
     inbox: Inbox
     trimmer: HeapTrimmer
     """Told of every large frame handled: glibc keeps their memory after they are freed."""
+    defer_from: int
+    """Hybrid frames from this size on are kept as pieces until sent: hypha-rpc hands every
+    frame over its chunk size (plus its 1024-byte allowance) to ``_send_chunks``, never to the socket."""
     peers: Peers = field(default_factory=Peers)
 
     def qualified(self, client_id: str) -> str:
@@ -89,7 +93,8 @@ class ArrowRPC(RPC):
         trimmer = HeapTrimmer()
         transfers = budgets.IncomingTransfers(self._object_store, arrow, trimmer)
         self.arrow = ArrowState(
-            arrow, self._local_workspace, pacer=transfer.pacer_for(connection), transfers=transfers, inbox=Inbox(transfers), trimmer=trimmer
+            arrow, self._local_workspace, pacer=transfer.pacer_for(connection), transfers=transfers, inbox=Inbox(transfers), trimmer=trimmer,
+            defer_from=max(transfer.CHUNK_MIN, self._long_message_chunk_size + 1024) + 1,
         )
 
     # -- sending ----------------------------------------------------------------------
@@ -135,7 +140,7 @@ class ArrowRPC(RPC):
 
         closed(self)
 
-    async def _send_chunks(self, package: bytes, target_id: str, session_id: str | None) -> None:
+    async def _send_chunks(self, package: bytes | DeferredFrame, target_id: str, session_id: str | None) -> None:
         # the task sending this frame inherited its call's context
         await transfer.send(self, self.arrow, package, target_id, session_id, SENDING.get())
 

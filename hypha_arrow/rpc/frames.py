@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 
 from .. import framing
+from ..deferred import DeferredFrame
 from .peers import HEADER_KEY
 
 if TYPE_CHECKING:
@@ -63,15 +64,18 @@ class _Tail:
     """The extra data of a hybrid frame, written behind the header in one allocation.
 
     Returned from the second ``packb``, it makes rpc.py's ``header + extra`` call
-    ``__radd__``, so the Arrow section is written once, straight into the final frame.
+    ``__radd__``, so the Arrow section is written once, straight into the final frame; a
+    frame hypha-rpc will send in chunks (through ``ArrowRPC._send_chunks``) is returned as a
+    ``DeferredFrame``, copied chunk by chunk as it is sent.
     """
 
     def __init__(self, extra: dict[str, Any], sending: Sending) -> None:
         self.extra = extra
         self.sending = sending
 
-    def __radd__(self, header: bytes) -> bytes:
-        return framing.encode_after(header, self.extra, self.sending.state.config)
+    def __radd__(self, header: bytes) -> bytes | DeferredFrame:
+        state = self.sending.state
+        return framing.encode_after(header, self.extra, state.config, defer_from=state.defer_from)
 
 
 class MsgpackShim:

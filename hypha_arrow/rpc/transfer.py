@@ -22,6 +22,7 @@ import shortuuid
 from websockets.protocol import State
 
 from ..buffers import new_frame
+from ..deferred import DeferredFrame, chunk_of
 from . import progress
 from .assembly import Assembly
 from .stock_forms import STOCK_REFUSAL
@@ -87,7 +88,7 @@ def chunk_size(total: int) -> int:
     return min(CHUNK_MAX, max(CHUNK_MIN, -(-total // MAX_CHUNKS)))
 
 
-async def send(rpc: Any, state: ArrowState, package: bytes, target_id: str, session_id: str | None, sending: Sending | None) -> None:
+async def send(rpc: Any, state: ArrowState, package: bytes | DeferredFrame, target_id: str, session_id: str | None, sending: Sending | None) -> None:
     """Deliver ``package`` to ``target_id`` as one message, chunked when it is large.
 
     A target believed to read hybrid frames gets a message key of its own (so concurrent
@@ -101,7 +102,7 @@ async def send(rpc: Any, state: ArrowState, package: bytes, target_id: str, sess
     hybrid = sending.hybrid if sending is not None else state.reads_hybrid(target_id, tagged=False)
     if hybrid and len(package) <= CHUNK_MIN:
         await state.pacer.acquire()
-        await rpc._emit_message(package)
+        await rpc._emit_message(bytes(package))  # bytes as they are; a DeferredFrame is never this small
         return
     size = chunk_size(len(package)) if hybrid else rpc._long_message_chunk_size
     if hybrid:
@@ -187,7 +188,7 @@ def session_of(key: str) -> str:
 
 
 async def _send_chunks(
-    rpc: Any, pacer: Pacer, package: bytes, size: int, target_id: str, message_id: str, heartbeat: bool, abandoned: Callable[[], bool]
+    rpc: Any, pacer: Pacer, package: bytes | DeferredFrame, size: int, target_id: str, message_id: str, heartbeat: bool, abandoned: Callable[[], bool]
 ) -> deque[asyncio.Future]:
     """Send the chunks pipelined, with every ``ACK_EVERY``-th one and the last acknowledged, and never more
     than ``WINDOW`` unacknowledged: the server queues only about 100 messages for an HTTP
@@ -195,7 +196,6 @@ async def _send_chunks(
     one acknowledgement covers every chunk before it. Returns the acknowledgements still due."""
     store = _cache_method(rpc, target_id, "set", reply=False)
     store_acknowledged = _cache_method(rpc, target_id, "set")
-    view = memoryview(package)
     sent: deque[asyncio.Future] = deque()
     acks: deque[tuple[int, asyncio.Future]] = deque()
     acknowledged = 0
@@ -210,7 +210,7 @@ async def _send_chunks(
                 raise ConnectionError("the connection to the server was lost during a chunked send")
             if abandoned():
                 raise ConnectionError(f"the call ended before its chunked payload was sent to {target_id}")
-            chunk = bytes(view[start : start + size])
+            chunk = chunk_of(package, start, size)
             if index % ACK_EVERY == ACK_EVERY - 1 or index == last:  # the last too: a refusal of a short message is heard
                 acks.append((index, store_acknowledged(message_id, index, chunk, heartbeat)))
             else:
