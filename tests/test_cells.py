@@ -75,3 +75,20 @@ def test_deeply_nested_tuple_cells_from_a_hostile_sender_are_refused_without_a_c
 def test_malformed_cells_are_refused(cell: bytes) -> None:
     with pytest.raises(hypha_arrow.DecodeError):
         cells.Unpacking(512).unpack(cell)
+
+
+def test_a_column_packs_as_its_cells_one_by_one() -> None:
+    values = [1, (2, (3,)), None, "x", 2**70, np.float32(1.5), [1, {"k": b"v"}]] * 20
+    one_packer = cells.packer()
+    assert cells.pack_column(values) == [cells.pack(one_packer, value) for value in values]
+    assert cells.Unpacking(8).unpack(cells.pack_column([(1, 2)], tuples=False)[0]) == [1, 2]
+
+
+def test_a_column_with_a_value_no_cell_carries_names_its_row() -> None:
+    values: list[Any] = [(1, 2)] * 3 + [object()] + ["\ud800"]
+    with pytest.raises(hypha_arrow.EncodeError, match="not carried in a cell") as refused:
+        cells.pack_column(values)
+    assert refused.value.path == "[3]"
+    with pytest.raises(hypha_arrow.EncodeError, match="not valid UTF-8") as refused:
+        cells.pack_column(values[:3] + values[4:])
+    assert refused.value.path == "[3]"

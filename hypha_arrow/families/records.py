@@ -128,14 +128,7 @@ def _column(values: list[Any], config: Config) -> tuple[pa.Array, dict[bytes, by
         shared = encode_arrays(values)
         if shared is not None:
             return shared[0], None, shared[1]
-    packer = cells.packer(tuples=False)
-    packed = []
-    for row, value in enumerate(values):
-        try:
-            packed.append(cells.pack(packer, value))
-        except EncodeError as error:
-            raise EncodeError(error.reason, f"[{row}]") from None
-    return pa.array(packed, type=pa.large_binary()), CELL_METADATA, None
+    return pa.array(cells.pack_column(values, tuples=False), type=pa.large_binary()), CELL_METADATA, None
 
 
 def _arrays_meta(arrays: Any, count: int) -> dict[int, Any]:
