@@ -410,6 +410,14 @@ def _frame(rows: int = 12) -> pd.DataFrame:
     return pd.DataFrame({"i": np.arange(rows, dtype="int64"), "x": np.linspace(0, 1, rows), "s": [f"row {i}" for i in range(rows)]})
 
 
+def _wide_frame() -> pd.DataFrame:
+    """100 int16 columns with a str and a float64 column among them: the block layout."""
+    frame = pd.DataFrame({f"c{i}": np.arange(2, dtype="int16") + i for i in range(100)})
+    frame.insert(3, "name", ["a", "b"])
+    frame.insert(50, "x", np.array([0.5, -1.0]))
+    return frame
+
+
 def _message_extra() -> dict[str, Any]:
     return {
         "args": [np.linspace(0, 1, 200), _frame(), np.arange(3, dtype="<f8")],
@@ -518,6 +526,7 @@ def valid_cases() -> list[Case]:
              note="non-str labels and index name travel in the labels document"),
         Case("dataframe_extension_types", pd.DataFrame({"period": pd.period_range("2024-01", periods=4, freq="M"), "interval": pd.interval_range(0, 4)}),
              note="pandas.period and pandas.interval: extension types on the allow-list"),
+        Case("dataframe_blocks", _wide_frame(), note="100 numeric columns or more: one fixed_size_list child per dtype (the JSON's blocks), the labels in a document"),
         Case("series_float", pd.Series(np.linspace(-1, 1, 10), index=[f"k{i}" for i in range(10)], name="price")),
         Case("series_unnamed", pd.Series(np.arange(10, dtype="int32"))),
     ]
@@ -657,6 +666,8 @@ def malformed_cases() -> list[Malformed]:
         Malformed("records_arrays_bad_index", "records_arrays", _edit_section(_with_meta("arrays", {"2": {"dtype": "|b1", "shape": [3], "order": "C"}})),
                   "JSON key arrays names key column 2 of 2"),
         Malformed("ndarray_shape_mismatch", "ndarray_int32", _edit_section(_with_meta("shape", [7, 7])), "ndarray metadata shape [7, 7] for 48 elements"),
+        Malformed("dataframe_blocks_overlap", "dataframe_blocks", _edit_section(_with_meta("blocks", [{"dtype": "<i2", "columns": [[0, 100]]}, {"dtype": "<f8", "columns": [[50, 51]]}])),
+                  "the int16 block's 100 columns include column 50, which the float64 block also claims"),
     ]
 
 

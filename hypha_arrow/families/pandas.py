@@ -27,6 +27,8 @@ from ..errors import DecodeError, EncodeError
 from .arrow import batch_of, table_column
 from .base import Column
 from .pandas_index import index_from_json, index_to_json, scalar_from_json, scalar_to_json
+from . import pandas_blocks
+from .pandas_table import frame_to_table
 
 SERIES_FIELD = "0"
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
@@ -68,17 +70,19 @@ class PandasFamily:
 
 
 def _frame_column(kind: str, frame: pd.DataFrame, source: pd.DataFrame | pd.Series, meta: dict[str, Any]) -> Column:
-    wire = frame.copy(deep=False).set_flags(allows_duplicate_labels=True)
+    layout = pandas_blocks.split(frame) if kind == "dataframe" else None
+    columns = frame if layout is None else frame.iloc[:, layout[1]]
+    wire = columns.copy(deep=False).set_flags(allows_duplicate_labels=True)
     wire.attrs = {}
     labels = frame.columns
     index_names = list(frame.index.names)
-    if not _plain_labels(labels, index_names):
+    if layout is not None or not _plain_labels(labels, index_names):
         meta["labels"] = index_to_json(labels)
-        wire.columns = [str(i) for i in range(frame.shape[1])]
+        wire.columns = [str(i) for i in range(wire.shape[1])]
     if not all(name is None or type(name) is str for name in index_names) or "labels" in meta:
         meta["index_names"] = [scalar_to_json(name) for name in index_names]
         wire.index = wire.index.set_names([None] * len(index_names))
-    _adapt_columns(frame, wire, meta)
+    _adapt_columns(columns, wire, meta)
     _adapt_index(wire, meta)
     if not source.flags.allows_duplicate_labels:
         meta["allows_duplicate_labels"] = False
@@ -87,9 +91,13 @@ def _frame_column(kind: str, frame: pd.DataFrame, source: pd.DataFrame | pd.Seri
     if isinstance(frame.index, _FREQ_INDEXES) and frame.index.freq is not None:
         meta["freq"] = frame.index.freqstr
     try:
-        table = pa.Table.from_pandas(wire, preserve_index=None)
+        table = frame_to_table(wire)
     except (pa.ArrowException, ValueError, TypeError) as error:
-        raise _conversion_error(frame, wire, error) from None
+        raise _conversion_error(columns, wire, error) from None
+    if layout is not None:
+        meta["blocks"] = [block.doc() for block in layout[0]]
+        for number, block in enumerate(layout[0]):
+            table = table.append_column(f"__block_{number}__", block.arrow())
     return table_column(kind, table, meta)
 
 
@@ -199,12 +207,15 @@ def _conversion_error(frame: pd.DataFrame, wire: pd.DataFrame, error: Exception)
 
 
 def frame_from_batch(batch: pa.RecordBatch, meta: dict[str, Any], max_depth: int) -> pd.DataFrame:
-    """A DataFrame from a batch carrying pandas metadata, numeric columns zero-copy."""
+    """A DataFrame from a batch carrying pandas metadata, numeric columns and blocks zero-copy."""
+    batch, block_arrays = _split_blocks(batch, meta)
     batch, arrow_backed = _without_arrow_dtypes(batch, meta)
     frame = pa.Table.from_batches([batch]).to_pandas(split_blocks=True)
     pandas_metadata = batch.schema.pandas_metadata or {}
     _restore_object_strings(frame, batch, pandas_metadata)
-    if "labels" in meta:
+    if block_arrays:
+        blocks, others = pandas_blocks.read(meta["blocks"], block_arrays, frame.shape[1])
+    elif "labels" in meta:
         labels = index_from_json(meta["labels"])
         if len(labels) != frame.shape[1]:
             raise DecodeError(f"{len(labels)} labels for {frame.shape[1]} columns")
@@ -225,6 +236,11 @@ def frame_from_batch(batch: pa.RecordBatch, meta: dict[str, Any], max_depth: int
         else:
             restored = _restored(frame.index.get_level_values(level), note, unpacking)
             _replace_index_level(frame, level, restored, dtype=object if note == "cells" else None)
+    if block_arrays:
+        labels = index_from_json(meta["labels"])
+        if len(labels) != len(others) + sum(len(positions) for _, positions in blocks):
+            raise DecodeError(f"{len(labels)} labels for the frame's blocks and {len(others)} other columns")
+        frame = pandas_blocks.assembled(blocks + pandas_blocks.rest_blocks(frame, others), frame.index, labels)
     if "index_names" in meta:
         names = [scalar_from_json(name) for name in _list(meta["index_names"])]
         if len(names) != frame.index.nlevels:
@@ -239,6 +255,17 @@ def frame_from_batch(batch: pa.RecordBatch, meta: dict[str, Any], max_depth: int
     if meta.get("allows_duplicate_labels") is False:
         frame = frame.set_flags(allows_duplicate_labels=False)
     return frame
+
+
+def _split_blocks(batch: pa.RecordBatch, meta: dict[str, Any]) -> tuple[pa.RecordBatch, list[pa.Array]]:
+    """The batch without its block children (the last ones), and those."""
+    if "blocks" not in meta:
+        return batch, []
+    blocks = meta["blocks"]
+    if not isinstance(blocks, list) or not 0 < len(blocks) <= batch.num_columns or "labels" not in meta:
+        raise DecodeError(f"invalid frame blocks {blocks!r:.100} for {batch.num_columns} children")
+    rest = batch.num_columns - len(blocks)
+    return batch.select(range(rest)), batch.columns[rest:]
 
 
 def _without_arrow_dtypes(batch: pa.RecordBatch, meta: dict[str, Any]) -> tuple[pa.RecordBatch, dict[tuple[str, int], pa.Array]]:

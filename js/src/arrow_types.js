@@ -48,6 +48,8 @@ export function pyarrowType(type, metadata) {
       return `list<${child(type.children[0])}>`;
     case Type.LargeList:
       return `large_list<${child(type.children[0])}>`;
+    case Type.FixedSizeList:
+      return `fixed_size_list<${child(type.children[0])}>[${type.listSize}]`;
     case Type.Struct:
       return `struct<${type.children.map(child).join(", ")}>`;
     case Type.Union:

@@ -52,7 +52,7 @@ test("NDArrays, bare TypedArrays and small Fortran arrays arrive in Python with 
 });
 
 test("a DataFrame decoded in JavaScript and sent back arrives as an equal DataFrame", () => {
-  for (const name of ["dataframe_numeric", "dataframe_multiindex", "dataframe_labels", "dataframe_categorical"]) {
+  for (const name of ["dataframe_numeric", "dataframe_multiindex", "dataframe_labels", "dataframe_categorical", "dataframe_blocks"]) {
     const original = new Uint8Array(readFileSync(new URL(`frames/${name}.bin`, CORPUS)));
     const again = encode(decode(original));
     const same = python(

@@ -2,10 +2,12 @@
  * Tabular and Arrow columns (sections 4.2, 4.3) as apache-arrow values: a DataFrame, Series,
  * pyarrow Table or RecordBatch becomes a `Table` whose schema metadata is the value's (pandas'
  * included, so sending it back can rebuild the DataFrame); an Array a `Vector`, a ChunkedArray
- * a `Vector` of its chunks. The buffers stay views into the section.
+ * a `Vector` of its chunks. The buffers stay views into the section; a wide DataFrame's blocks
+ * (frame_blocks.js) stay `fixed_size_list` columns.
  */
 import { RecordBatch, Schema, Table, Type, Vector, makeData } from "apache-arrow";
 import { DecodeError } from "../errors.js";
+import { checkBlocks } from "./frame_blocks.js";
 
 /** What a column said beyond its Arrow data (labels, index names, an Array's extension type, ...), kept for the way back. */
 export const ORIGINS = new WeakMap();
@@ -17,6 +19,7 @@ export function decodeTable(column) {
   const schema = new Schema(fields, new Map(column.metadata));
   const data = values.data.length === 1 ? values.data[0] : null;
   if (data === null) throw new DecodeError(`a ${column.kind} column must be one chunk`);
+  if (column.kind === "dataframe" && column.meta.blocks !== undefined) checkBlocks(column.meta, fields, data, schema.metadata);
   const struct = makeData({ type: values.type, offset: data.offset, length: data.length, nullCount: 0, children: data.children });
   const table = new Table([new RecordBatch(schema, struct)]);
   ORIGINS.set(table, { kind: column.kind, meta: column.meta });
