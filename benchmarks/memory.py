@@ -2,7 +2,8 @@
 
 A service process and a caller process (both hypha_arrow clients) echo one payload of N MiB
 through a local Hypha server; each reports its peak resident memory (``ru_maxrss``),
-interpreter and libraries included, and the caller how long the echo took. The caller shows the
+interpreter and libraries included, as a multiple of the payload against the targets, and
+the caller how long the echo took. The caller shows the
 echo's progress on stderr (``hypha_arrow.progress`` driving a tqdm bar).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import resource
 import subprocess
 import sys
@@ -32,6 +34,19 @@ def same_bytes(a: np.ndarray, b: np.ndarray) -> bool:
         return False
     x, y = a.reshape(-1), b.reshape(-1)
     return all(np.array_equal(x[i : i + CHECK_BLOCK], y[i : i + CHECK_BLOCK]) for i in range(0, x.size, CHECK_BLOCK))
+
+
+TARGETS = {"caller": 2.5, "service": 2.0}
+"""Peak RSS at most this many times the payload (issue 14)."""
+
+
+def reported_peak(line: str) -> float:
+    return float(re.search(r"peak RSS (\d+) MB", line).group(1))
+
+
+def verdict(role: str, peak: float, mib: int) -> str:
+    ratio, limit = peak / mib, TARGETS[role]
+    return f"{'PASS' if ratio <= limit else 'MISS'}  {role}: peak RSS {ratio:.2f}x the payload, at most {limit:g}x"
 
 
 def peak_mb() -> float:
@@ -86,8 +101,12 @@ def main(argv: list[str] | None = None) -> int:
             print(caller.stdout.strip())
             service.stdin.write("done\n")
             service.stdin.flush()
-            print(service.stdout.readline().strip())
+            service_line = service.stdout.readline().strip()
+            print(service_line)
             service.wait(timeout=60)
+            if caller.returncode == 0:
+                for role, line in (("caller", caller.stdout), ("service", service_line)):
+                    print(verdict(role, reported_peak(line), args.mib))
             return caller.returncode
         finally:
             if service.poll() is None:
