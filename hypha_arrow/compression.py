@@ -18,7 +18,12 @@ AUTO_RATIO = 0.7
 AUTO_MIN_BYTES = 64 * 1024
 """Below this a section's compression saves less than a message's fixed costs."""
 SAMPLE_SLICES = 4
-SAMPLE_BYTES = 16 * 1024
+SAMPLE_BYTES = 4 * 1024
+"""Probing 4 x 4 KiB costs about a third less than 4 x 16 KiB (random float64 1e6: 23 against
+33 us, against 0.4 ms for the message), and LZ4 ratios differ by 0.01-0.07 on the benchmark
+payloads (frames 0.63 against 0.56, small ints 0.36 against 0.35, categorical strings 0.74
+against 0.71), every one on the same side of ``AUTO_RATIO``."""
+_PROBE = pa.Codec(PROBE_CODEC)
 
 
 def choose(config: Config, arrays: list[pa.Array]) -> str | None:
@@ -34,7 +39,7 @@ def choose(config: Config, arrays: list[pa.Array]) -> str | None:
         return None
     samples = _samples(buffers, total)
     raw = sum(s.size for s in samples)
-    packed = sum(pa.compress(s, codec=PROBE_CODEC, asbytes=False).size for s in samples)
+    packed = sum(_PROBE.compress(s, asbytes=False).size for s in samples)
     return AUTO_CODEC if packed <= AUTO_RATIO * raw else None
 
 

@@ -97,3 +97,19 @@ def test_a_large_schema_message_is_parsed_but_not_kept() -> None:
     before = schemas._cached_parse.cache_info().currsize
     assert schemas.parse(message).columns[0].kind == "dataframe"
     assert schemas._cached_parse.cache_info().currsize == before
+
+
+def test_a_schema_of_cached_fields_is_built_once_and_sized_as_pyarrow_serializes_it() -> None:
+    plans = [schemas.field_plan("ndarray", {"shape": [i]}, FLOATS, {}) for i in range(3)]
+    schema, size = schemas.schema_of(plans)
+    assert schemas.schema_of(list(plans)) == (schema, size) and schemas.schema_of(list(plans))[0] is schema
+    assert schema.names == ["0", "1", "2"] and size == schema.serialize().size
+    assert [field.metadata for field in schema] == [plan.metadata for plan in plans]
+
+
+def test_a_schema_with_a_field_not_kept_is_not_kept_either() -> None:
+    large = schemas.field_plan("dataframe", {"labels": ["x" * 100] * 200}, FLOATS, {})
+    before = schemas._cached_schema_of.cache_info().currsize
+    schema, _ = schemas.schema_of([large])
+    assert schema.field(0).metadata == large.metadata
+    assert schemas._cached_schema_of.cache_info().currsize == before
