@@ -8,10 +8,12 @@ from typing import Any
 import msgpack
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import hypha_arrow
 from hypha_arrow import cells
+from hypha_arrow.testing import assert_same
 
 CARRIED = [
     None, True, 7, -(2**63), 2**64 - 1, 2**200, -(2**70), 1.5, float("nan"), "text", b"raw", [1, [2]], {"k": 1, 2: None},
@@ -75,6 +77,31 @@ def test_deeply_nested_tuple_cells_from_a_hostile_sender_are_refused_without_a_c
 def test_malformed_cells_are_refused(cell: bytes) -> None:
     with pytest.raises(hypha_arrow.DecodeError):
         cells.Unpacking(512).unpack(cell)
+    with pytest.raises(hypha_arrow.DecodeError):
+        cells.Unpacking(512).unpack_column(pa.array([msgpack.packb(1), cell], type=pa.large_binary()))
+
+
+CELL_VALUES = [1, (2, (3,)), None, "x", 2**70, np.float32(1.5), [1, {"k": b"v"}], Decimal("1.10")]
+
+
+@pytest.mark.parametrize("nulls", [False, True])
+def test_a_column_unpacks_as_its_cells_one_by_one(nulls: bool) -> None:
+    packed = cells.pack_column(CELL_VALUES * 3)
+    column = pa.array([None if nulls and i % 5 == 0 else cell for i, cell in enumerate(packed)], type=pa.large_binary())
+    one = cells.Unpacking(8)
+    expected = [None if cell is None else one.unpack(cell) for cell in column.to_pylist()]
+    for values in (column, column.slice(3, 10)):
+        assert_same(expected[values.offset:][: len(values)], cells.Unpacking(8).unpack_column(values))
+
+
+@pytest.mark.parametrize(
+    "slots",
+    [[msgpack.packb(1) * 2, b""], [b"", msgpack.packb(1)], [msgpack.packb([1, 2])[:-1], msgpack.packb([1, 2])[-1:]], [b"\x92\x01", b"\x02"]],
+    ids=["two-values-then-none", "empty-cell", "split-value", "array-across-cells"],
+)
+def test_cells_that_are_not_one_whole_value_each_are_refused(slots: list[bytes]) -> None:
+    with pytest.raises(hypha_arrow.DecodeError, match="not one whole msgpack value"):
+        cells.Unpacking(8).unpack_column(pa.array(slots, type=pa.large_binary()))
 
 
 def test_a_column_packs_as_its_cells_one_by_one() -> None:

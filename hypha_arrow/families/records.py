@@ -161,8 +161,7 @@ class _KeyColumns:
                 return decode_arrays(column, self.arrays[index])
             if not self._is_cells(index):
                 return python_list(column)
-            unpacking = cells.Unpacking(self.max_depth)
-            return [None if cell is None else unpacking.unpack(cell) for cell in python_list(column)]
+            return cells.Unpacking(self.max_depth).unpack_column(column)
         except DecodeError as error:
             raise DecodeError(f"record column {index}: {error}") from None
 
