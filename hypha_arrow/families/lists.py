@@ -42,8 +42,9 @@ NUMPY_LISTED = frozenset({pa.int64(), pa.float64(), pa.bool_()})
 (10,000 int64: 0.1 ms against 0.2 ms for ``to_pylist``)."""
 SHARED_ARRAY_MAX_BYTES = 64 * 1024
 """Arrays of a list share one column up to this size each: one copy more (the stacking), but
-one column instead of one per array (about 0.1 ms each, what copying 0.5 MB costs). A larger
-array is worth its own column, which keeps its memory without a copy."""
+one column instead of one per array, about 0.06 ms each (40 arrays of 8 KB: 0.4 ms shared,
+2.7 ms apart; of 64 KB: 8.0 against 9.4 ms). From 256 KB the copy costs as much (7.8 ms both),
+beyond it more: a larger array is worth its own column, which keeps its memory uncopied."""
 
 
 def element_type(values: list[Any] | tuple[Any, ...]) -> type | None:
