@@ -34,8 +34,8 @@ _SHAPE = attrgetter("shape")
 def encode_arrays(values: list[Any] | tuple[Any, ...], max_item_bytes: int = MAX_ITEM_BYTES) -> tuple[pa.Array, dict[str, Any]] | None:
     """``values`` (numpy arrays and None) as one column and its ``dtype``/``shape``/``order``, or None.
 
-    None when they are not at least one plain ``np.ndarray`` sharing one dtype of ``KINDS``, one shape of at least one dimension and one element, and one order, or
-    when one array holds more than ``max_item_bytes``.
+    None unless they are plain ``np.ndarray`` (at least one) sharing one dtype of ``KINDS``, one
+    shape of at least one dimension and one element, and one order, each within ``max_item_bytes``.
     """
     kinds = set(map(type, values))
     has_none = _NONE in kinds
