@@ -113,15 +113,14 @@ def _order(array: np.ndarray) -> str:
 
 
 def _raw_column(array: np.ndarray) -> Column:
-    order = _order(array)
-    native = array if array.dtype.isnative or _is_structured(array.dtype) else array.astype(array.dtype.newbyteorder("="))
+    dtype, order = array.dtype, _order(array)
+    structured = _is_structured(dtype)
+    native = array if dtype.isnative or structured else array.astype(dtype.newbyteorder("="))
     flat = native.ravel(order=order)
-    storage = _storage_type(array.dtype)
-    count = flat.size * _elements_per_item(array.dtype)
-    values = pa.Array.from_buffers(storage, count, [None, pa.py_buffer(flat)])
-    meta: dict[str, Any] = {"dtype": array.dtype.str, "shape": list(array.shape), "order": order}
-    if _is_structured(array.dtype):
-        meta["descr"] = np.lib.format.dtype_to_descr(array.dtype)
+    values = pa.Array.from_buffers(_storage_type(dtype), flat.size * _elements_per_item(dtype), [None, pa.py_buffer(flat)])
+    meta: dict[str, Any] = {"dtype": dtype.str, "shape": list(array.shape), "order": order}
+    if structured:
+        meta["descr"] = np.lib.format.dtype_to_descr(dtype)
     return Column("ndarray", values, meta)
 
 
