@@ -131,14 +131,15 @@ export class ChunkedSender {
    * @param {string | undefined} parent the target's session this message belongs to (hypha-rpc's remote parent)
    */
   async transfer(frame, target, parent, hybrid) {
-    const key = hybrid ? `${parent ?? ""}${KEY_MARK}${unique()}` : parent ?? unique();
+    const size = hybrid ? chunkSize(frame.length) : STOCK_CHUNK;
+    // a hybrid key declares the frame's layout (wire format 9.3): a receiver may write the chunks into one buffer
+    const key = hybrid ? `${parent ?? ""}${KEY_MARK}${unique()}.${frame.length}.${size}` : parent ?? unique();
     const heartbeat = !hybrid && Boolean(parent);
     const created = await this.call(target, "create", [key, heartbeat], true);
     if (hybrid && !created.hybrid) {
       await this.forget(target, key);
       return false;
     }
-    const size = hybrid ? chunkSize(frame.length) : STOCK_CHUNK;
     const every = hybrid ? ACK_EVERY : 1;
     const acks = [];
     try {
