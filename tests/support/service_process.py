@@ -108,6 +108,7 @@ def _methods(client: Any) -> dict[str, Any]:
 
     return {
         "ping": lambda: "pong",
+        "echo": lambda value: value,
         "rss": rss,
         "settled_rss": settled_rss,
         "reset_peak": reset_peak,
