@@ -56,6 +56,8 @@ class FieldPlan:
 
 def field_plan(kind: str, meta: dict, values_type: pa.DataType, arrow_metadata: dict[bytes, bytes]) -> FieldPlan:
     """The field of a column of ``kind`` with ``meta`` (JSON-able) over values of ``values_type``."""
+    if not _compares_exactly(values_type):
+        return _field_plan(kind, meta, values_type, arrow_metadata)
     try:
         # msgpack is injective where JSON is a function (a tuple packs as a list, and both dump
         # as one array), so equal keys give equal JSON; what JSON refuses is never cached
@@ -65,6 +67,13 @@ def field_plan(kind: str, meta: dict, values_type: pa.DataType, arrow_metadata: 
     if len(key[1]) > CACHE_KEY_MAX_BYTES or sum(len(k) + len(v) for k, v in key[3]) > CACHE_KEY_MAX_BYTES:
         return _field_plan(kind, meta, values_type, arrow_metadata)
     return _cached_field_plan(key)
+
+
+def _compares_exactly(kind: pa.DataType) -> bool:
+    """Whether equal types of this kind are the same type. Types with child fields (structs,
+    lists, maps, unions) compare equal whatever their children's field metadata, and dictionary
+    and extension types hold other types: as cache keys they could return another's field."""
+    return kind.num_fields == 0 and not pa.types.is_dictionary(kind) and not isinstance(kind, pa.BaseExtensionType)
 
 
 @functools.lru_cache(maxsize=CACHE_ENTRIES)

@@ -113,3 +113,15 @@ def test_a_schema_with_a_field_not_kept_is_not_kept_either() -> None:
     schema, _ = schemas.schema_of([large])
     assert schema.field(0).metadata == large.metadata
     assert schemas._cached_schema_of.cache_info().currsize == before
+
+
+@pytest.mark.parametrize("make", [
+    lambda metadata: pa.struct([pa.field("a", pa.int8(), metadata=metadata)]),
+    lambda metadata: pa.large_list(pa.field("item", pa.int8(), metadata=metadata)),
+])
+def test_types_equal_but_for_their_childrens_metadata_keep_their_own_children(make) -> None:
+    """pyarrow compares nested types without their children's field metadata."""
+    plain, tagged = make(None), make({b"unit": b"m"})
+    assert plain == tagged
+    schemas.field_plan("arrow", {}, plain, {})
+    assert schemas.field_plan("arrow", {}, tagged, {}).type.value_type.equals(tagged, check_metadata=True)
