@@ -240,3 +240,10 @@ def test_rows_of_many_layouts_keep_their_order_and_keys() -> None:
 def test_number_columns_with_nulls_keep_them() -> None:
     rows = [{"i": None if i % 3 == 0 else i, "f": None if i % 4 == 0 else i / 2, "b": None if i % 5 == 0 else i % 2 == 0} for i in range(600)]
     assert_same(rows, round_trip(rows))
+
+
+@pytest.mark.parametrize("odd", [{"b": 1, "a": 2}, {"a": 1}, {"a": 1, "b": 2, "c": 3}, {"a": 1, "c": 2}])
+def test_one_row_unlike_the_others_past_the_first_slice_of_rows_keeps_its_keys(odd: dict) -> None:
+    rows = [{"a": i, "b": i} for i in range(9000)]
+    rows[8999 if len(odd) > 2 else 4500] = odd
+    assert_same(rows, round_trip(rows))
