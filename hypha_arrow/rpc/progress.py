@@ -22,7 +22,7 @@ has seen begin, as far as they are known. A hook that raises is logged once and 
 transfer. Hooks run on the event loop: keep them quick (tqdm redraws at most 10 times a second).
 
 What is reported: a sent chunk once it is queued on the connection (the sender keeps at most
-``transfer.WINDOW`` chunks unacknowledged, so the count runs at most that far ahead of the
+``transfer.pipeline(size).window`` chunks unacknowledged, so the count runs at most that far ahead of the
 receiver); a received chunk once the receive budgets admitted it and it was stored. The steps
 of one message add up to its frame's size. The sender knows the total; a receiver knows it when
 a hypha_arrow sender declared it in the message key (``transfer.declared_total``), and not from

@@ -3,8 +3,8 @@
 Stock hypha-rpc sends a large message as one awaited call per 256 KiB chunk, after an
 extra round trip to look up the peer's built-in service. Between hypha_arrow clients,
 whose inbound frame limit is raised, chunks are 960 KiB to 15 MiB (at most ``MAX_CHUNKS`` per
-message, under the server's 16 MiB inbound limit) and are pipelined, with one acknowledged
-chunk in every ``ACK_EVERY`` bounding how many are queued on the way: the receiver handles a
+message, under the server's 16 MiB inbound limit) and are pipelined (``pipeline``), with
+acknowledged chunks bounding how many bytes are on the way: the receiver handles a
 connection's messages in order, so ``process`` arrives after the last ``set``. A token bucket keeps
 every transfer under the server's per-client message rate limit, so no size of payload gets
 the connection closed. The receiving side's budgets are ``budgets``.
@@ -16,6 +16,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import shortuuid
@@ -37,12 +38,37 @@ frame sent whole reaches even a peer wrongly believed to read hybrid frames."""
 CHUNK_MAX = 15 << 20
 MAX_CHUNKS = 400
 IN_FLIGHT = 8
-"""Chunks queued for sending at once: enough to keep the socket busy, few enough to bound memory."""
+"""Chunks queued for sending at once, at most: enough to keep the socket busy, few enough to bound memory."""
 ACK_EVERY = 16
 WINDOW = 48
 """Chunks sent but not yet acknowledged, at most: half the ~100 messages the server queues for
-an HTTP client. Measured on an 80 MB loopback echo (medians of 9, 3 alternating rounds): 8/32
-cost 5-10% against no window, 16/64 about half that; 16/48 keeps more room for HTTP."""
+an HTTP client."""
+WINDOW_BYTES = 16 << 20
+"""Bytes sent but not yet acknowledged, at most. Every one of them may be queued ahead of a small
+message on the same path (the server relays a connection's messages in order, and holds back
+while the receiver catches up), so this bounds how long a call to or from a client busy with a
+large transfer waits: at 48 chunks of 1 MiB, pings to a service echoing 256 MiB waited up to
+300 ms."""
+IN_FLIGHT_BYTES = 4 << 20
+"""Bytes handed to the websocket ahead of the chunk being sent, at most, for the same reason."""
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """How a message of chunks of one size is pipelined: ``window`` chunks unacknowledged at most,
+    every ``ack_every``-th acknowledged, ``in_flight`` queued on the socket at once."""
+
+    window: int
+    ack_every: int
+    in_flight: int
+
+
+def pipeline(size: int) -> Pipeline:
+    """The pipeline for chunks of ``size`` bytes, within ``WINDOW`` and ``WINDOW_BYTES``."""
+    window = max(2, min(WINDOW, WINDOW_BYTES // size))
+    return Pipeline(window, max(1, min(ACK_EVERY, window // 2)), max(1, min(IN_FLIGHT, IN_FLIGHT_BYTES // size)))
+
+
 KEY_MARK = "~ha~"
 """Between a session id and the unique suffix of a hybrid message's cache key."""
 LAYOUT_DIGITS = 12
@@ -190,10 +216,11 @@ def session_of(key: str) -> str:
 async def _send_chunks(
     rpc: Any, pacer: Pacer, package: bytes | DeferredFrame, size: int, target_id: str, message_id: str, heartbeat: bool, abandoned: Callable[[], bool]
 ) -> deque[asyncio.Future]:
-    """Send the chunks pipelined, with every ``ACK_EVERY``-th one and the last acknowledged, and never more
-    than ``WINDOW`` unacknowledged: the server queues only about 100 messages for an HTTP
+    """Send the chunks pipelined (``pipeline``), with every ``ack_every``-th one and the last acknowledged, and never more
+    than ``window`` unacknowledged: the server queues only about 100 messages for an HTTP
     client and drops the rest, and a receiver handles a connection's messages in order, so
     one acknowledgement covers every chunk before it. Returns the acknowledgements still due."""
+    plan = pipeline(size)
     store = _cache_method(rpc, target_id, "set", reply=False)
     store_acknowledged = _cache_method(rpc, target_id, "set")
     sent: deque[asyncio.Future] = deque()
@@ -202,7 +229,7 @@ async def _send_chunks(
     last = (len(package) - 1) // size
     try:
         for index, start in enumerate(range(0, len(package), size)):
-            while acks and index - acknowledged >= WINDOW:
+            while acks and index - acknowledged >= plan.window:
                 await acks[0][1]  # popped once read: a send cancelled here leaves none unread
                 acknowledged = acks.popleft()[0] + 1
             await pacer.acquire()
@@ -211,11 +238,11 @@ async def _send_chunks(
             if abandoned():
                 raise ConnectionError(f"the call ended before its chunked payload was sent to {target_id}")
             chunk = chunk_of(package, start, size)
-            if index % ACK_EVERY == ACK_EVERY - 1 or index == last:  # the last too: a refusal of a short message is heard
+            if index % plan.ack_every == plan.ack_every - 1 or index == last:  # the last too: a refusal of a short message is heard
                 acks.append((index, store_acknowledged(message_id, index, chunk, heartbeat)))
             else:
                 sent.append(store(message_id, index, chunk, heartbeat))
-                if len(sent) >= IN_FLIGHT:
+                if len(sent) >= plan.in_flight:
                     await sent[0]
                     sent.popleft()
             progress.sent(rpc, target_id, message_id, start + len(chunk), len(chunk), len(package))

@@ -265,3 +265,11 @@ def test_declared_layout_reads_what_message_key_wrote_and_nothing_else() -> None
         42,
     ]
     assert [transfer.declared_total(bad) for bad in refused] == [None] * len(refused)
+
+
+@pytest.mark.parametrize("size", [256 << 10, CHUNK_MIN, 3 << 20, CHUNK_MAX])
+def test_the_pipeline_keeps_unacknowledged_bytes_under_window_bytes_and_acknowledges_within_the_window(size: int) -> None:
+    plan = transfer.pipeline(size)
+    assert plan.window <= WINDOW and (plan.window * size <= transfer.WINDOW_BYTES or plan.window == 2)
+    assert 1 <= plan.ack_every <= plan.window // 2 and plan.ack_every <= ACK_EVERY, "an acknowledgement is due before the window is full"
+    assert 1 <= plan.in_flight and (plan.in_flight * size <= transfer.IN_FLIGHT_BYTES or plan.in_flight == 1)

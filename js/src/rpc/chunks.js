@@ -21,6 +21,13 @@ const CHUNK_MIN = FRAME_LIMIT;
 const STOCK_CHUNK = 256 << 10; // hypha-rpc's long_message_chunk_size
 const ACK_EVERY = 16;
 const WINDOW = 48;
+const WINDOW_BYTES = 16 * 1024 * 1024; // unacknowledged bytes at most: each may be queued ahead of someone's small call
+
+/** Python's `transfer.pipeline`: chunks unacknowledged at most, and how often one is acknowledged. */
+export function pipeline(size) {
+  const window = Math.max(2, Math.min(WINDOW, Math.floor(WINDOW_BYTES / size)));
+  return { window, ackEvery: Math.max(1, Math.min(ACK_EVERY, Math.floor(window / 2))) };
+}
 const RATE = [150, 400]; // messages per second, burst: under the server's 200 per second
 const REPLY_TIMEOUT = 30_000;
 const CLEANUP_TIMEOUT = 5_000;
@@ -140,12 +147,13 @@ export class ChunkedSender {
       await this.forget(target, key);
       return false;
     }
-    const every = hybrid ? ACK_EVERY : 1;
+    const { window, ackEvery } = pipeline(size);
+    const every = hybrid ? ackEvery : 1;
     const acks = [];
     try {
       let acknowledged = 0;
       for (let index = 0, start = 0; start < frame.length; index++, start += size) {
-        while (acks.length && index - acknowledged >= WINDOW) {
+        while (acks.length && index - acknowledged >= window) {
           await acks[0].reply;
           acknowledged = acks.shift().index + 1;
         }
