@@ -27,8 +27,10 @@ from .lists import ARROW_TYPES, element_type, python_list, to_arrow
 MAX_LAYOUTS = 64
 MAX_KEYS = 1024
 CELL_METADATA = {b"hypha_arrow.cells": b"msgpack"}
-ROW_DISPLAY_MAX_KEYS = 256
-"""Rows of at most this many keys are built by a compiled dict display (``_row_maker``)."""
+ROW_DISPLAY_MAX_KEYS = 64
+"""Rows of at most this many keys are built by a compiled dict display (``_row_maker``). Each
+key count is compiled once per process (0.1 ms for 3 keys, 0.5 ms for 64; 2 ms for 256), so
+no sender can make a receiver compile again and again; wider rows gain least from it."""
 LAYOUT_CHECK_ROWS = 4096
 """Rows whose keys are compared at once in ``_all_keyed``: a few hundred KB of references."""
 
@@ -261,7 +263,7 @@ def _maker(names: list[str]) -> Callable[..., dict[str, Any]]:
     return _row_maker(len(names))(*names)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=ROW_DISPLAY_MAX_KEYS + 1)
 def _row_maker(count: int) -> Callable[..., Callable[..., dict[str, Any]]]:
     """``_row_maker(n)(*keys)(*values)``: one row, built by a dict display compiled for ``n`` keys.
 
