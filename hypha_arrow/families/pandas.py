@@ -1,4 +1,5 @@
-"""pandas DataFrame and Series, through ``Table.from_pandas`` / ``to_pandas`` and pandas' own metadata.
+"""pandas DataFrame and Series, as pyarrow's ``Table.from_pandas`` lays them out (``pandas_table``),
+back through ``to_pandas`` and pandas' own metadata; wide frames' numeric columns as blocks (``pandas_blocks``).
 
 pyarrow's conversion is fast and its metadata restores index and extension
 dtypes, but it guesses in places: object columns of ints become int64, labels
