@@ -97,19 +97,17 @@ def _layouts(rows: list[Any] | tuple[Any, ...]) -> tuple[list[str], list[tuple[s
     if set(map(type, rows)) != {dict}:
         return None
     first = tuple(rows[0])
-    if _all_keyed(rows, first):
-        layouts = {first: None}
-    else:
-        layouts = dict.fromkeys(map(tuple, rows))
+    row_keys = None if _all_keyed(rows, first) else list(map(tuple, rows))
+    layouts = {first: 0} if row_keys is None else dict.fromkeys(row_keys)
     if len(layouts) > MAX_LAYOUTS or not all(set(map(type, layout)) <= {str} for layout in layouts):
         return None
     names = list(dict.fromkeys(key for layout in layouts for key in layout))
     if len(names) > MAX_KEYS:
         return None
     layout_ids = None
-    if len(layouts) > 1:
+    if row_keys is not None:
         index = {layout: i for i, layout in enumerate(layouts)}
-        layout_ids = list(map(index.__getitem__, map(tuple, rows)))
+        layout_ids = list(map(index.__getitem__, row_keys))
     return names, list(layouts), layout_ids
 
 
