@@ -3,9 +3,9 @@
 Two minimal clients authenticate as hypha-rpc does (a websocket to ``/ws``, the JSON auth
 message, the ``connection_info`` answer) and move a message of pre-encoded bytes between them
 through the server the way hypha_arrow's ``transfer`` moves a large one: ``chunk_size`` chunks,
-a ``create`` whose answer is awaited first, every ``ACK_EVERY``-th chunk and the last
-acknowledged, at most ``WINDOW`` unacknowledged, every frame through the same ``Pacer``, then
-``process``. A message hypha-rpc would send whole (up to its chunk size + 1 KiB) goes as one
+a ``create`` whose answer is awaited first, then the chunks in its ``pipeline`` (every
+``ack_every``-th chunk and the last acknowledged, at most ``window`` unacknowledged, at most
+``in_flight`` queued on the socket), every frame through the same ``Pacer``, then ``process``. A message hypha-rpc would send whole (up to its chunk size + 1 KiB) goes as one
 unpaced frame; one up to ``CHUNK_MIN`` as one paced frame, as hypha_arrow sends it.
 
 The websockets are set up as hypha_arrow's (no permessage-deflate, its inbound frame limit and
@@ -32,7 +32,7 @@ import websockets
 from hypha_rpc.rpc import CHUNK_SIZE as STOCK_CHUNK_SIZE
 
 from hypha_arrow.rpc.client import INBOUND_QUEUE, MAX_INBOUND_FRAME
-from hypha_arrow.rpc.transfer import ACK_EVERY, CHUNK_MIN, WEBSOCKET_RATE, WINDOW, Pacer, chunk_size
+from hypha_arrow.rpc.transfer import CHUNK_MIN, WEBSOCKET_RATE, Pacer, chunk_size, pipeline
 
 WHOLE_UNPACED = STOCK_CHUNK_SIZE + 1024
 """hypha-rpc emits a message up to this size as one frame itself, without hypha_arrow's pacer."""
@@ -55,6 +55,7 @@ class Prepared:
 
     key: str
     size: int
+    chunk: int
     count: int
     frames: Iterable[Frame]
 
@@ -118,37 +119,52 @@ class FloorClient:
         key = f"{self.id}-{next(self._keys)}"
         size = sum(part.nbytes for part in parts)
         if size <= CHUNK_MIN:  # one part: chunks are at least CHUNK_MIN
-            return Prepared(key, size, 1, [(_frame({"method": WHOLE, "to": target}, *parts), False)])
-        last = len(parts) - 1
+            return Prepared(key, size, size, 1, [(_frame({"method": WHOLE, "to": target}, *parts), False)])
+        last, every = len(parts) - 1, pipeline(parts[0].nbytes).ack_every
 
         def frame(index: int, part: memoryview) -> Frame:
-            acknowledged = index % ACK_EVERY == ACK_EVERY - 1 or index == last
+            acknowledged = index % every == every - 1 or index == last
             return _frame({"method": CHUNK, "to": target, "key": key, "index": index, "ack": acknowledged}, part), acknowledged
 
         frames = (frame(index, part) for index, part in enumerate(parts))
-        return Prepared(key, size, len(parts), frames if lazy else list(frames))
+        return Prepared(key, size, parts[0].nbytes, len(parts), frames if lazy else list(frames))
 
     async def _send_chunked(self, target: str, prepared: Prepared) -> None:
-        """``transfer._send_chunks``'s cadence: awaited create, windowed acknowledgements, process."""
-        key = prepared.key
+        """``transfer._send_chunks``'s cadence: awaited create, the chunks pipelined, process.
+
+        Each frame is handed to the websocket on a task of its own, as hypha-rpc emits them: a
+        send writes its frame at once and then waits for the socket to drain, so up to
+        ``in_flight`` frames are queued while the oldest drains. Tasks start in the order they
+        were made, so the frames go in order."""
+        key, plan = prepared.key, pipeline(prepared.chunk)
         await self.pacer.acquire()
         created = self._expect(key, -1)
         await self.websocket.send(_frame({"method": CREATE, "to": target, "key": key}))
         await created
+        queued: deque[asyncio.Future] = deque()
         acks: deque[tuple[int, asyncio.Future]] = deque()
         acknowledged = 0
         for index, (frame, wants_ack) in enumerate(prepared.frames):
-            while acks and index - acknowledged >= WINDOW:
+            while acks and index - acknowledged >= plan.window:
                 await acks[0][1]
                 acknowledged = acks.popleft()[0] + 1
             await self.pacer.acquire()
+            sending = self._queue(frame)
             if wants_ack:
-                acks.append((index, self._expect(key, index)))
-            await self.websocket.send(frame)
+                acks.append((index, asyncio.gather(sending, self._expect(key, index))))
+            else:
+                queued.append(sending)
+                if len(queued) >= plan.in_flight:
+                    await queued.popleft()
+        for sending in queued:
+            await sending
         await self.pacer.acquire()
-        await self.websocket.send(_frame({"method": PROCESS, "to": target, "key": key}))
+        await self._queue(_frame({"method": PROCESS, "to": target, "key": key}))
         for _, ack in acks:
             await ack
+
+    def _queue(self, frame: bytes) -> asyncio.Future:
+        return asyncio.ensure_future(self.websocket.send(frame))
 
     def _expect(self, key: str, index: int) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
