@@ -27,10 +27,11 @@ AUTO_MIN_BYTES = 64 * 1024
 """Below this a section's compression saves less than a message's fixed costs."""
 SAMPLE_SLICES = 4
 SAMPLE_BYTES = 4 * 1024
-"""Probing 4 x 4 KiB costs about a third less than 4 x 16 KiB (random float64 1e6: 23 against
-33 us, against 0.4 ms for the message), and LZ4 ratios differ by 0.01-0.07 on the benchmark
-payloads (frames 0.63 against 0.56, small ints 0.36 against 0.35, categorical strings 0.74
-against 0.71), every one on the same side of ``AUTO_RATIO``."""
+"""Probing 4 x 4 KiB costs a third of 4 x 16 KiB when warm (random float64 1e6: 12 against 33 us),
+though within a message, cache-cold after the previous one's copy, both cost 20-25 us (about
+5% of a 1e6 round trip). LZ4 ratios differ by 0.01-0.07 on the benchmark payloads (frames 0.63
+against 0.56, small ints 0.36 against 0.35, categorical strings 0.74 against 0.71), every one
+on the same side of ``AUTO_RATIO``."""
 _PROBE = pa.Codec(PROBE_CODEC)
 
 
