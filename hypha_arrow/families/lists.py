@@ -137,8 +137,9 @@ class ScalarListFamily:
 
 
 def _array_list(values: list[Any] | tuple[Any, ...], config: Config) -> Column | None:
-    """Arrays sharing dtype, shape and order as one column, when they add up to the threshold."""
-    if not config.uses("arrays") or sum(v.nbytes for v in values if v is not None) < config.binary_threshold:
+    """Arrays sharing dtype, shape and order as one column, when they add up to the threshold;
+    not one array alone (hypha-rpc's ``args`` of a call with one argument): its own column is as quick."""
+    if len(values) < 2 or not config.uses("arrays") or sum(v.nbytes for v in values if v is not None) < config.binary_threshold:
         return None
     shared = encode_arrays(values, SHARED_ARRAY_MAX_BYTES)
     return None if shared is None else Column("list", *shared)
