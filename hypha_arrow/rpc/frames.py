@@ -75,7 +75,7 @@ class _Tail:
 
     def __radd__(self, header: bytes) -> bytes | DeferredFrame:
         state = self.sending.state
-        return framing.encode_after(header, self.extra, state.config, defer_from=state.defer_from)
+        return framing.encode_after(header, self.extra, state.config, columnar=True, defer_from=state.defer_from)
 
 
 class MsgpackShim:
