@@ -7,11 +7,13 @@ value's data, so values of any length and type share one schema. Field metadata
 
 from __future__ import annotations
 
+import functools
 import struct
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 
 from . import compression, ipc_guard, schemas
@@ -143,9 +145,10 @@ def decode(section: pa.Buffer, config: Config) -> list[Column]:
     try:
         if layout.has_dictionaries:  # pyarrow reads dictionary batches only as part of a stream
             batch = pa.ipc.open_stream(section).read_next_batch()
+            batch.validate(full=True)
         else:
             batch = pa.ipc.read_record_batch(layout.record_batch, parsed.schema)
-        batch.validate(full=True)
+            validate_fully(batch, lambda binary: pa.ipc.read_record_batch(layout.record_batch, binary))
     except (pa.ArrowException, OSError, StopIteration) as error:
         raise DecodeError(f"Arrow section: {error}") from None
     if batch.num_rows != 1:
@@ -155,6 +158,73 @@ def decode(section: pa.Buffer, config: Config) -> list[Column]:
         if byteless > byteless_allowance(measure):
             raise DecodeError(f"Arrow section holds {byteless} elements without bytes, over max({BYTELESS_FREE}, {BYTELESS_PER_BYTE} x {measure})")
     return [_column(index, parsed, data) for index, data in enumerate(batch.columns)]
+
+
+_AS_BINARY = {pa.string(): pa.binary(), pa.large_string(): pa.large_binary()}
+
+
+def validate_fully(batch: pa.RecordBatch, read_as: Callable[[pa.Schema], pa.RecordBatch]) -> None:
+    """``batch.validate(full=True)``, with the UTF-8 check of all-ASCII string data skipped.
+
+    pyarrow checks every string byte by byte: 4.4 ms of a 1e6-row DataFrame's 7.4 ms decode.
+    The same buffers are read again (``read_as``, zero-copy) under a schema whose strings are
+    binary, the same layout, and that batch is validated in full (offsets and lengths checked
+    all the same); then each string array's data is checked for a byte of 128 or more (numpy,
+    0.09 ms for that column), and only data holding one is checked as UTF-8 by pyarrow.
+    """
+    binary = _binary_schema(batch.schema)
+    if binary is None:
+        batch.validate(full=True)
+        return
+    read_as(binary).validate(full=True)
+    for column in batch.columns:
+        for text in _texts(column):
+            data = text.buffers()[2]
+            if data is not None and data.size and int(np.frombuffer(data, np.uint8).max()) >= 0x80:
+                text.validate(full=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _binary_schema(schema: pa.Schema) -> pa.Schema | None:
+    """``schema`` with the string types ``_texts`` reaches as binary; None if it has none."""
+    fields = [field.with_type(_without_text(field.type)) for field in schema]
+    return None if all(a.type == b.type for a, b in zip(fields, schema)) else pa.schema(fields)
+
+
+def _without_text(kind: pa.DataType) -> pa.DataType:
+    """``kind`` with the string types ``_texts`` reaches read as binary."""
+    if kind in _AS_BINARY:
+        return _AS_BINARY[kind]
+    if pa.types.is_struct(kind):
+        return pa.struct([kind.field(i).with_type(_without_text(kind.field(i).type)) for i in range(kind.num_fields)])
+    if pa.types.is_map(kind):
+        return pa.map_(kind.key_field.with_type(_without_text(kind.key_type)), kind.item_field.with_type(_without_text(kind.item_type)), kind.keys_sorted)
+    if pa.types.is_large_list(kind):
+        return pa.large_list(kind.value_field.with_type(_without_text(kind.value_type)))
+    if pa.types.is_list(kind):
+        return pa.list_(kind.value_field.with_type(_without_text(kind.value_type)))
+    if pa.types.is_fixed_size_list(kind):
+        return pa.list_(kind.value_field.with_type(_without_text(kind.value_type)), kind.list_size)
+    if pa.types.is_dictionary(kind):
+        return pa.dictionary(kind.index_type, _without_text(kind.value_type), kind.ordered)
+    return kind
+
+
+def _texts(array: pa.Array) -> Iterator[pa.Array]:
+    """The string arrays in ``array`` at the places ``_without_text`` reads as binary."""
+    kind = array.type
+    if kind in _AS_BINARY:
+        yield array
+    elif pa.types.is_struct(kind):
+        for i in range(kind.num_fields):
+            yield from _texts(array.field(i))
+    elif pa.types.is_map(kind):
+        yield from _texts(array.keys)
+        yield from _texts(array.items)
+    elif pa.types.is_large_list(kind) or pa.types.is_list(kind) or pa.types.is_fixed_size_list(kind):
+        yield from _texts(array.values)
+    elif pa.types.is_dictionary(kind):
+        yield from _texts(array.dictionary)
 
 
 def _column(index: int, parsed: schemas.ParsedSchema, data: pa.LargeListArray) -> Column:

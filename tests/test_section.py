@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from typing import Any
+
 import pyarrow as pa
 import pytest
 
@@ -100,3 +102,45 @@ def test_more_columns_than_max_columns_are_refused() -> None:
 )
 def test_byteless_elements_count_what_arrives_without_bytes(array: pa.Array, expected: int) -> None:
     assert section.byteless_elements(array) == expected
+
+
+def _bad_text(kind: pa.DataType = pa.string()) -> pa.Array:
+    """One string whose bytes are not UTF-8."""
+    offsets = b"\0\0\0\0\2\0\0\0" if kind == pa.string() else b"\0" * 8 + b"\2" + b"\0" * 7
+    return pa.Array.from_buffers(kind, 1, [None, pa.py_buffer(offsets), pa.py_buffer(b"\xff\xfe")])
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda text: text,
+        lambda text: pa.StructArray.from_arrays([pa.array([1]), text], names=["n", "s"]),
+        lambda text: pa.LargeListArray.from_arrays(pa.array([0, 1], pa.int64()), text),
+        lambda text: pa.FixedSizeListArray.from_arrays(text, 1),
+        lambda text: pa.DictionaryArray.from_arrays(pa.array([0], pa.int32()), text),
+        lambda text: pa.MapArray.from_arrays(pa.array([0, 1], pa.int32()), text, pa.array([1])),
+    ],
+    ids=["plain", "struct", "large-list", "fixed-size-list", "dictionary", "map-keys"],
+)
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()], ids=str)
+def test_validation_still_refuses_text_that_is_not_utf8_wherever_it_sits(wrap: Any, kind: pa.DataType) -> None:
+    with pytest.raises(hypha_arrow.DecodeError, match="UTF8"):
+        section.decode(_section_of(wrap(_bad_text(kind))), hypha_arrow.Config())
+
+
+def _section_of(values: pa.Array) -> pa.Buffer:
+    """A section of one ``list`` column holding ``values`` as they are, unchecked."""
+    encoded = section.encode([Column("list", values)], hypha_arrow.Config(), ["value"])
+    target = pa.allocate_buffer(encoded.size)
+    encoded.write_into(target)
+    return target
+
+
+def test_validation_accepts_utf8_text_and_still_checks_offsets_of_ascii_text() -> None:
+    for text in (pa.array(["é", "a", None]), pa.array(["ascii", "only"] * 2)[1:]):
+        (column,) = section.decode(_section_of(text), hypha_arrow.Config())
+        assert column.values.equals(text)
+    decreasing = b"".join(offset.to_bytes(4, "little") for offset in (0, 2, 1))  # only full validation looks
+    wild = pa.Array.from_buffers(pa.string(), 2, [None, pa.py_buffer(decreasing), pa.py_buffer(b"ab")])
+    with pytest.raises(hypha_arrow.DecodeError, match="offset"):
+        section.decode(_section_of(wild), hypha_arrow.Config())
