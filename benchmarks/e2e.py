@@ -294,10 +294,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def summary(per_run: list[list[Outcome]]) -> str:
-    """Each target's figure in every run, and in how many it passed."""
+    """Each target's figure in every run, and in how many it passed (targets never run left out)."""
     lines = ["every run:"]
     for index, outcome in enumerate(per_run[0]):
         row = [run[index] for run in per_run]
+        if all(o.measured is None for o in row):
+            continue
         figures = ", ".join("-" if o.measured is None else f"{o.measured:.3g}" for o in row)
         passed = sum(o.status == "PASS" for o in row)
         lines.append(f"  {outcome.target.name}: {outcome.target.op} {outcome.target.limit:.3g}: {figures}  (PASS in {passed} of {len(row)})")
