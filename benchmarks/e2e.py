@@ -169,7 +169,8 @@ class FloorMode:
 
 
 def floor_package(value: Any) -> bytes:
-    """The frame hypha_arrow sends for an echo call of ``value`` (its header's ids differ by a few bytes)."""
+    """The frame hypha_arrow sends for an echo call of ``value``, less its real header's ids and
+    promise (80 MB: 80,000,816 bytes against the call's 80,000,952 and the reply's 80,000,944)."""
     return encode_message(dict(ROUTING_HEADER), {"args": [value], "with_kwargs": False})
 
 
