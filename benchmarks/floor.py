@@ -5,8 +5,9 @@ message, the ``connection_info`` answer) and move a message of pre-encoded bytes
 through the server the way hypha_arrow's ``transfer`` moves a large one: ``chunk_size`` chunks,
 a ``create`` whose answer is awaited first, then the chunks in its ``pipeline`` (every
 ``ack_every``-th chunk and the last acknowledged, at most ``window`` unacknowledged, at most
-``in_flight`` queued on the socket), every frame through the same ``Pacer``, then ``process``. A message hypha-rpc would send whole (up to its chunk size + 1 KiB) goes as one
-unpaced frame; one up to ``CHUNK_MIN`` as one paced frame, as hypha_arrow sends it.
+``in_flight`` queued on the socket), every frame through the same ``Pacer``, then ``process``.
+A message hypha-rpc would send whole (up to its chunk size + 1 KiB) goes as one unpaced frame;
+one up to ``CHUNK_MIN`` as one paced frame, as hypha_arrow sends it.
 
 The websockets are set up as hypha_arrow's (no permessage-deflate, its inbound frame limit and
 queue). Each frame is a msgpack routing header like hypha-rpc's followed by the chunk's raw
@@ -43,7 +44,6 @@ WHOLE, CREATE, CHUNK, PROCESS, ACK = "floor.whole", "floor.create", "floor.chunk
 
 Parts = list[memoryview]
 """A message as its chunks (one part for a message sent whole), each a view of the frame it came in."""
-
 
 Frame = tuple[bytes, bool]
 """A frame as sent, and whether it asks for an acknowledgement."""
