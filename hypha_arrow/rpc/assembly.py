@@ -83,7 +83,7 @@ class Assembly(dict):
     def _allocate(self, first_chunk: bytes | None) -> None:
         """The buffer, with the frame placed so that the section after its msgpack objects is
         aligned (when the first chunk to arrive is chunk 0 and holds them, as senders send)."""
-        self._frame, whole = new_frame(self.total + ARROW_ALIGNMENT - 1)
+        self._frame, whole = new_frame(self.total + ARROW_ALIGNMENT - 1, huge_pages=False)
         end = _objects_end(first_chunk) if first_chunk is not None else None
         self._shift = -(address_of(self._frame) + (end or 0)) % ARROW_ALIGNMENT
         self._view = whole[self._shift : self._shift + self.total]
