@@ -172,7 +172,9 @@ def validate_fully(batch: pa.RecordBatch, read_as: Callable[[pa.Schema], pa.Reco
     all the same); then each string array's data is checked for a byte of 128 or more (numpy,
     0.09 ms for that column), and only data holding one is checked as UTF-8 by pyarrow.
     """
-    binary = _binary_schema(batch.schema)
+    schema = batch.schema
+    small = _fields_in([field.type for field in schema], CACHED_SCHEMA_FIELDS) <= CACHED_SCHEMA_FIELDS
+    binary = _binary_schema(schema) if small else _binary_fields(schema)
     if binary is None:
         batch.validate(full=True)
         return
@@ -184,11 +186,28 @@ def validate_fully(batch: pa.RecordBatch, read_as: Callable[[pa.Schema], pa.Reco
                 text.validate(full=True)
 
 
-@functools.lru_cache(maxsize=256)
-def _binary_schema(schema: pa.Schema) -> pa.Schema | None:
+CACHED_SCHEMA_FIELDS = 64
+"""Schemas of at most this many fields, nested ones included, have their binary twin cached (256
+of them): any sender chooses the schemas, so a cached one must stay small."""
+
+
+def _fields_in(kinds: list[pa.DataType], limit: int) -> int:
+    """How many fields ``kinds`` hold at every level, counted up to just past ``limit``."""
+    count = 0
+    for kind in kinds:
+        count += 1 + _fields_in([kind.field(i).type for i in range(kind.num_fields)], limit - count)
+        if count > limit:
+            break
+    return count
+
+
+def _binary_fields(schema: pa.Schema) -> pa.Schema | None:
     """``schema`` with the string types ``_texts`` reaches as binary; None if it has none."""
     fields = [field.with_type(_without_text(field.type)) for field in schema]
     return None if all(a.type == b.type for a, b in zip(fields, schema)) else pa.schema(fields)
+
+
+_binary_schema = functools.lru_cache(maxsize=256)(_binary_fields)
 
 
 def _without_text(kind: pa.DataType) -> pa.DataType:
