@@ -142,6 +142,8 @@ class ParsedSchema:
     schema: pa.Schema
     columns: tuple[ColumnSchema, ...]
     may_be_byteless: bool
+    text_as_binary: pa.Schema | None
+    """The schema with its strings as binary, to validate them without the UTF-8 check; None without strings."""
 
     def column(self, index: int) -> tuple[str, dict, dict[bytes, bytes]]:
         """Column ``index``'s kind, meta (fresh objects) and other field metadata (a fresh dict)."""
@@ -170,10 +172,34 @@ def _parse(schema_metadata: bytes) -> ParsedSchema:
         if names[index] != str(index) or not pa.types.is_large_list(field.type):
             raise DecodeError(f"Arrow column {index} must be a large_list named {index!r}, got {field}")
     columns = tuple(_column_schema(index, field) for index, field in enumerate(schema))
-    return ParsedSchema(schema, columns, any(may_be_byteless(field.type) for field in schema))
+    binary = [field.with_type(text_as_binary(field.type)) for field in schema]
+    changed = any(a.type != b.type for a, b in zip(binary, schema))
+    return ParsedSchema(schema, columns, any(may_be_byteless(field.type) for field in schema), pa.schema(binary) if changed else None)
 
 
 _cached_parse = functools.lru_cache(maxsize=CACHE_ENTRIES)(_parse)
+
+TEXT_AS_BINARY = {pa.string(): pa.binary(), pa.large_string(): pa.large_binary()}
+
+
+def text_as_binary(kind: pa.DataType) -> pa.DataType:
+    """``kind`` with its string types read as binary (the same layout, no UTF-8 check), in
+    structs, lists, maps and dictionaries (``section._texts`` reaches the same places)."""
+    if kind in TEXT_AS_BINARY:
+        return TEXT_AS_BINARY[kind]
+    if pa.types.is_struct(kind):
+        return pa.struct([kind.field(i).with_type(text_as_binary(kind.field(i).type)) for i in range(kind.num_fields)])
+    if pa.types.is_map(kind):
+        return pa.map_(kind.key_field.with_type(text_as_binary(kind.key_type)), kind.item_field.with_type(text_as_binary(kind.item_type)), kind.keys_sorted)
+    if pa.types.is_large_list(kind):
+        return pa.large_list(kind.value_field.with_type(text_as_binary(kind.value_type)))
+    if pa.types.is_list(kind):
+        return pa.list_(kind.value_field.with_type(text_as_binary(kind.value_type)))
+    if pa.types.is_fixed_size_list(kind):
+        return pa.list_(kind.value_field.with_type(text_as_binary(kind.value_type)), kind.list_size)
+    if pa.types.is_dictionary(kind):
+        return pa.dictionary(kind.index_type, text_as_binary(kind.value_type), kind.ordered)
+    return kind
 
 
 def _column_schema(index: int, field: pa.Field) -> ColumnSchema:

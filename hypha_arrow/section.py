@@ -7,7 +7,6 @@ value's data, so values of any length and type share one schema. Field metadata
 
 from __future__ import annotations
 
-import functools
 import struct
 import sys
 from collections.abc import Callable, Iterator
@@ -148,7 +147,7 @@ def decode(section: pa.Buffer, config: Config) -> list[Column]:
             batch.validate(full=True)
         else:
             batch = pa.ipc.read_record_batch(layout.record_batch, parsed.schema)
-            validate_fully(batch, lambda binary: pa.ipc.read_record_batch(layout.record_batch, binary))
+            validate_fully(batch, parsed.text_as_binary, lambda binary: pa.ipc.read_record_batch(layout.record_batch, binary))
     except (pa.ArrowException, OSError, StopIteration) as error:
         raise DecodeError(f"Arrow section: {error}") from None
     if batch.num_rows != 1:
@@ -160,25 +159,20 @@ def decode(section: pa.Buffer, config: Config) -> list[Column]:
     return [_column(index, parsed, data) for index, data in enumerate(batch.columns)]
 
 
-_AS_BINARY = {pa.string(): pa.binary(), pa.large_string(): pa.large_binary()}
-
-
-def validate_fully(batch: pa.RecordBatch, read_as: Callable[[pa.Schema], pa.RecordBatch]) -> None:
+def validate_fully(batch: pa.RecordBatch, text_as_binary: pa.Schema | None, read_as: Callable[[pa.Schema], pa.RecordBatch]) -> None:
     """``batch.validate(full=True)``, with the UTF-8 check of all-ASCII string data skipped.
 
     pyarrow checks every string byte by byte: 4.4 ms of a 1e6-row DataFrame's 7.4 ms decode.
-    The same buffers are read again (``read_as``, zero-copy) under a schema whose strings are
-    binary, the same layout, and that batch is validated in full (offsets and lengths checked
-    all the same); then each string array's data is checked for a byte of 128 or more (numpy,
-    0.09 ms for that column), and only data holding one is checked as UTF-8 by pyarrow.
+    The same buffers are read again (``read_as``, zero-copy) under ``text_as_binary``, the
+    schema with its strings as binary, the same layout, and that batch is validated in full
+    (offsets and lengths checked all the same); then each string array's data is checked for a
+    byte of 128 or more (numpy, 0.09 ms for that column), and only data holding one is checked
+    as UTF-8 by pyarrow.
     """
-    schema = batch.schema
-    small = _fields_in([field.type for field in schema], CACHED_SCHEMA_FIELDS) <= CACHED_SCHEMA_FIELDS
-    binary = _binary_schema(schema) if small else _binary_fields(schema)
-    if binary is None:
+    if text_as_binary is None:
         batch.validate(full=True)
         return
-    read_as(binary).validate(full=True)
+    read_as(text_as_binary).validate(full=True)
     for column in batch.columns:
         for text in _texts(column):
             data = text.buffers()[2]
@@ -186,53 +180,10 @@ def validate_fully(batch: pa.RecordBatch, read_as: Callable[[pa.Schema], pa.Reco
                 text.validate(full=True)
 
 
-CACHED_SCHEMA_FIELDS = 64
-"""Schemas of at most this many fields, nested ones included, have their binary twin cached (256
-of them): any sender chooses the schemas, so a cached one must stay small."""
-
-
-def _fields_in(kinds: list[pa.DataType], limit: int) -> int:
-    """How many fields ``kinds`` hold at every level, counted up to just past ``limit``."""
-    count = 0
-    for kind in kinds:
-        count += 1 + _fields_in([kind.field(i).type for i in range(kind.num_fields)], limit - count)
-        if count > limit:
-            break
-    return count
-
-
-def _binary_fields(schema: pa.Schema) -> pa.Schema | None:
-    """``schema`` with the string types ``_texts`` reaches as binary; None if it has none."""
-    fields = [field.with_type(_without_text(field.type)) for field in schema]
-    return None if all(a.type == b.type for a, b in zip(fields, schema)) else pa.schema(fields)
-
-
-_binary_schema = functools.lru_cache(maxsize=256)(_binary_fields)
-
-
-def _without_text(kind: pa.DataType) -> pa.DataType:
-    """``kind`` with the string types ``_texts`` reaches read as binary."""
-    if kind in _AS_BINARY:
-        return _AS_BINARY[kind]
-    if pa.types.is_struct(kind):
-        return pa.struct([kind.field(i).with_type(_without_text(kind.field(i).type)) for i in range(kind.num_fields)])
-    if pa.types.is_map(kind):
-        return pa.map_(kind.key_field.with_type(_without_text(kind.key_type)), kind.item_field.with_type(_without_text(kind.item_type)), kind.keys_sorted)
-    if pa.types.is_large_list(kind):
-        return pa.large_list(kind.value_field.with_type(_without_text(kind.value_type)))
-    if pa.types.is_list(kind):
-        return pa.list_(kind.value_field.with_type(_without_text(kind.value_type)))
-    if pa.types.is_fixed_size_list(kind):
-        return pa.list_(kind.value_field.with_type(_without_text(kind.value_type)), kind.list_size)
-    if pa.types.is_dictionary(kind):
-        return pa.dictionary(kind.index_type, _without_text(kind.value_type), kind.ordered)
-    return kind
-
-
 def _texts(array: pa.Array) -> Iterator[pa.Array]:
-    """The string arrays in ``array`` at the places ``_without_text`` reads as binary."""
+    """The string arrays in ``array`` at the places ``schemas.text_as_binary`` reads as binary."""
     kind = array.type
-    if kind in _AS_BINARY:
+    if kind in schemas.TEXT_AS_BINARY:
         yield array
     elif pa.types.is_struct(kind):
         for i in range(kind.num_fields):
