@@ -77,6 +77,17 @@ def watched(hook: Any) -> Connect:
     return lambda url: hypha_arrow.connect_to_server({"server_url": url}, progress=hook)
 
 
+async def echoed(providing: Any, calling: Any, service: Any, size: int, hook: Any = None) -> tuple[int, int]:
+    """Echo ``size`` bytes (inside ``hypha_arrow.progress(hook)`` if given); the request's and the
+    reply's frame sizes as the two connections sent them."""
+    requests, replies = frames_sent(calling), frames_sent(providing)
+    value = payload(size)
+    with hypha_arrow.progress(hook) if hook is not None else contextlib.nullcontext():
+        np.testing.assert_array_equal(await service.echo(value), value)
+    (request,), (reply,) = requests, replies
+    return request, reply
+
+
 def full_id(server: Any) -> str:
     return f"{server.config.workspace}/{server.config.client_id}"
 
@@ -106,10 +117,7 @@ def test_a_connection_hook_reports_every_chunked_message_both_ways_and_drives_a_
 
     async def body() -> None:
         async with pair(hypha_server, watched(bar), watched(calling_events.append)) as (providing, calling, service):
-            requests, replies = frames_sent(calling), frames_sent(providing)
-            value = payload(SIZE)
-            np.testing.assert_array_equal(await service.echo(value), value)
-            (request,), (reply,) = requests, replies
+            request, reply = await echoed(providing, calling, service, SIZE)
             assert_one_message(calling_events, "sent", request, request, full_id(providing))
             assert_one_message(calling_events, "received", reply, reply, full_id(providing))
             assert bar.n == bar.total == request + reply  # the service received the request and sent the reply
@@ -122,12 +130,8 @@ def test_a_connection_hook_reports_every_chunked_message_both_ways_and_drives_a_
 def test_progress_to_and_from_a_stock_service_in_its_256_kib_chunks(hypha_server: str) -> None:
     async def body() -> None:
         async with pair(hypha_server, stock_client(), arrow_client()) as (providing, calling, service):
-            requests, replies = frames_sent(calling), frames_sent(providing)
             events: list[hypha_arrow.TransferProgress] = []
-            value = payload(STOCK_SIZE)
-            with hypha_arrow.progress(events.append):
-                np.testing.assert_array_equal(await service.echo(value), value)
-            (request,), (reply,) = requests, replies
+            request, reply = await echoed(providing, calling, service, STOCK_SIZE, events.append)
             assert_one_message(events, "sent", request, request, full_id(providing))
             assert_one_message(events, "received", reply, None, full_id(providing))  # a stock sender declares no size
             chunk = calling.rpc._long_message_chunk_size
@@ -141,10 +145,7 @@ def test_a_service_hook_reports_a_stock_callers_request_and_its_reply(hypha_serv
 
     async def body() -> None:
         async with pair(hypha_server, watched(events.append), stock_client()) as (providing, calling, service):
-            requests, replies = frames_sent(calling), frames_sent(providing)
-            value = payload(STOCK_SIZE)
-            np.testing.assert_array_equal(await service.echo(value), value)
-            (request,), (reply,) = requests, replies
+            request, reply = await echoed(providing, calling, service, STOCK_SIZE)
             assert_one_message(events, "received", request, None, full_id(calling))
             assert_one_message(events, "sent", reply, reply, full_id(calling))
 
